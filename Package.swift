@@ -1,0 +1,76 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "mcpgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mcpgate", targets: ["mcpgate"]),
+        .library(name: "MCPGate", targets: ["MCPGate"]),
+        .library(name: "PluginAPI", targets: ["PluginAPI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+    ],
+    targets: [
+        // The public C ABI (include/mcpgate/filter.h). The top-level include/ folder is this header-only target.
+        .target(name: "CMCPGate", path: "include", publicHeadersPath: "."),
+        // jansson, the JSON library the host parses MCP messages with and lends to plugins.
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        // The Swift side of the filter ABI: loader, chain, host services. Knows nothing of HTTP.
+        .target(
+            name: "PluginAPI",
+            dependencies: ["CMCPGate", "CJansson"],
+            swiftSettings: swiftSettings
+        ),
+        // The gateway: config, HTTP server, MCP protocol, session codec, router, upstream client, admin.
+        .target(
+            name: "MCPGate",
+            dependencies: [
+                "PluginAPI", "CJansson",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Sources/Host",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "mcpgate",
+            dependencies: [
+                "MCPGate",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MCPGateTests",
+            dependencies: ["MCPGate", "PluginAPI", "CJansson"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PluginAPITests",
+            dependencies: ["PluginAPI", "CMCPGate", "CJansson"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,2 @@
+import MCPGate
+print(MCPGateVersion.string)

@@ -1,0 +1,3 @@
+import Testing
+@testable import PluginAPI
+@Test func placeholder() { #expect(Bool(true)) }
