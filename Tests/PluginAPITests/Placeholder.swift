@@ -1,3 +1,0 @@
-import Testing
-@testable import PluginAPI
-@Test func placeholder() { #expect(Bool(true)) }
