@@ -1,0 +1,704 @@
+"""Process and protocol helpers for the mcpgate end-to-end tests.
+
+- free ports, upstream MCP servers (Tests/e2e/servers/upstream.py), the gateway binary with a
+  generated YAML config, readiness waits and guaranteed cleanup;
+- raw HTTP helpers (httpx2, the HTTP client mcp==2.3.0 depends on) for byte-level cases;
+- a thin wrapper around the official SDK client (`mcp.Client`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+E2E_DIR = Path(__file__).resolve().parent
+REPO_ROOT = E2E_DIR.parent.parent
+UPSTREAM_SCRIPT = E2E_DIR / "servers" / "upstream.py"
+
+ACCEPT_BOTH = "application/json, text/event-stream"
+HANDSHAKE_VERSION = "2025-11-25"
+MODERN_VERSION = "2026-07-28"
+HANDSHAKE_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+
+# --------------------------------------------------------------------------------------------
+# ports and processes
+
+
+_handed_out: set[int] = set()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now and that this run has not handed out."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free port")
+
+
+def port_accepts(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+# Every process any test started; killed at the end of the session (and at exit) whatever happened.
+LIVE: list[ManagedProcess] = []
+
+
+class ManagedProcess:
+    """A child process with its output in a log file, stopped with SIGTERM then SIGKILL."""
+
+    kind = "process"
+
+    def __init__(self, name: str, logdir: Path):
+        self.name = name
+        self.logdir = Path(logdir)
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.logdir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, argv: list[str], env: dict[str, str] | None = None) -> None:
+        log = open(self.log_path, "ab")
+        log.write(f"\n=== start {time.strftime('%H:%M:%S')}: {' '.join(argv)}\n".encode())
+        log.flush()
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(self.logdir),
+            start_new_session=True,
+        )
+        log.close()
+        if self not in LIVE:
+            LIVE.append(self)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def log_text(self, limit: int = 8000) -> str:
+        try:
+            data = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return data if len(data) <= limit else "...\n" + data[-limit:]
+
+    def kill(self) -> None:
+        """SIGKILL, no grace (simulates a crash)."""
+        if self.alive:
+            assert self.proc is not None
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, grace: float = 5.0) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.send_signal(signal.SIGKILL)
+                self.proc.wait(10)
+        if self in LIVE:
+            LIVE.remove(self)
+
+
+def stop_all() -> None:
+    for p in list(LIVE):
+        with contextlib.suppress(Exception):
+            p.stop(grace=2.0)
+
+
+atexit.register(stop_all)
+
+
+class Upstream(ManagedProcess):
+    """One official-SDK MCP server process (servers/upstream.py) on 127.0.0.1:<port>/mcp."""
+
+    kind = "upstream"
+
+    def __init__(self, name: str, logdir: Path, port: int | None = None, json_response: bool = False):
+        super().__init__(name, logdir)
+        self.port = port or free_port()
+        self.json_response = json_response
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+    def spawn(self) -> Upstream:
+        argv = [sys.executable, str(UPSTREAM_SCRIPT), "--port", str(self.port), "--name", self.name]
+        if self.json_response:
+            argv.append("--json-response")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self._spawn(argv, env)
+        return self
+
+    def start(self, timeout: float = 30.0) -> Upstream:
+        return self.spawn().wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 30.0) -> Upstream:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive:
+                raise RuntimeError(f"upstream {self.name} exited with {self.returncode}:\n{self.log_text()}")
+            if port_accepts(self.port):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"upstream {self.name} did not listen on {self.port} within {timeout}s:\n{self.log_text()}")
+
+    def restart(self) -> Upstream:
+        """Kill and start again on the same port: a fresh process that knows none of the old sessions."""
+        self.kill()
+        deadline = time.monotonic() + 10
+        while port_accepts(self.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.start()
+
+
+# --------------------------------------------------------------------------------------------
+# the gateway
+
+
+def gateway_binary() -> Path:
+    env = os.environ.get("MCPGATE_BIN")
+    return Path(env) if env else REPO_ROOT / ".build" / "debug" / "mcpgate"
+
+
+def require_gateway() -> Path:
+    path = gateway_binary()
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.skip(
+            f"mcpgate binary not found at {path}: build it with `swift build` "
+            "(or point MCPGATE_BIN at it) to run the gateway end-to-end tests"
+        )
+    return path
+
+
+def new_key() -> str:
+    return secrets.token_hex(32)
+
+
+_YAML_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_./:@-]*|[0-9]+(ms|s|m|h)")
+_YAML_RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+
+
+def _yaml_scalar(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, dict) and not v:
+        return "{}"
+    if isinstance(v, list) and not v:
+        return "[]"
+    s = str(v)
+    if _YAML_PLAIN.fullmatch(s) and s.lower() not in _YAML_RESERVED and ": " not in s:
+        return s
+    return json.dumps(s)  # a JSON string is a valid YAML double-quoted scalar
+
+
+def to_yaml(obj: Any, indent: int = 0) -> str:
+    """Block-style YAML for dicts/lists/scalars (enough for gateway configs; no PyYAML needed)."""
+    pad = "  " * indent
+    lines: list[str] = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(v, (dict, list)) and v:
+                lines.append(f"{pad}{k}:")
+                lines.append(to_yaml(v, indent + 1))
+            else:
+                lines.append(f"{pad}{k}: {_yaml_scalar(v)}")
+    elif isinstance(obj, list):
+        for v in obj:
+            if isinstance(v, dict) and v:
+                inner = to_yaml(v, indent + 1).split("\n")
+                inner[0] = f"{pad}- " + inner[0][len(pad) + 2 :]
+                lines.extend(inner)
+            elif isinstance(v, list) and v:
+                lines.append(f"{pad}-")
+                lines.append(to_yaml(v, indent + 1))
+            else:
+                lines.append(f"{pad}- {_yaml_scalar(v)}")
+    else:
+        lines.append(pad + _yaml_scalar(obj))
+    return "\n".join(lines)
+
+
+Targets = dict[str, list[str]]  # target name -> endpoint URLs (one = `host`, several = `hosts`)
+
+
+def gateway_config(
+    *,
+    port: int,
+    readiness_port: int,
+    stats_port: int,
+    admin_port: int,
+    targets: Targets,
+    keys: list[str],
+    ttl: str = "1h",
+    max_body: int = 65536,
+    request_timeout: str = "10s",
+    connect_timeout: str = "2s",
+) -> dict[str, Any]:
+    tgts = []
+    for name, urls in targets.items():
+        mcp = {"host": urls[0]} if len(urls) == 1 else {"hosts": list(urls)}
+        tgts.append({"name": name, "mcp": mcp})
+    return {
+        "config": {
+            "session": {"keys": list(keys), "ttl": ttl},
+            "readinessAddr": f"127.0.0.1:{readiness_port}",
+            "statsAddr": f"127.0.0.1:{stats_port}",
+            "adminAddr": f"127.0.0.1:{admin_port}",
+            "limits": {"maxRequestBodyBytes": max_body},
+            "upstream": {"requestTimeout": request_timeout, "connectTimeout": connect_timeout},
+        },
+        "binds": [
+            {
+                "port": port,
+                "address": "127.0.0.1",
+                "listeners": [{"routes": [{"backends": [{"mcp": {"targets": tgts}}]}]}],
+            }
+        ],
+    }
+
+
+class Gateway(ManagedProcess):
+    """The mcpgate binary run as `mcpgate -f <tmp>/config.yaml`, ready when /healthz/ready is 200."""
+
+    kind = "gateway"
+
+    def __init__(
+        self,
+        name: str,
+        logdir: Path,
+        targets: Targets,
+        *,
+        keys: list[str] | None = None,
+        ttl: str = "1h",
+        max_body: int = 65536,
+        request_timeout: str = "10s",
+        connect_timeout: str = "2s",
+    ):
+        super().__init__(name, logdir)
+        self.binary = require_gateway()
+        self.port = free_port()
+        self.readiness_port = free_port()
+        self.stats_port = free_port()
+        self.admin_port = free_port()
+        self.keys = keys or [new_key()]
+        self.config = gateway_config(
+            port=self.port,
+            readiness_port=self.readiness_port,
+            stats_port=self.stats_port,
+            admin_port=self.admin_port,
+            targets=targets,
+            keys=self.keys,
+            ttl=ttl,
+            max_body=max_body,
+            request_timeout=request_timeout,
+            connect_timeout=connect_timeout,
+        )
+        self.config_path = self.logdir / f"{name}.yaml"
+        self.config_path.write_text(to_yaml(self.config) + "\n")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+    @property
+    def ready_url(self) -> str:
+        return f"http://127.0.0.1:{self.readiness_port}/healthz/ready"
+
+    def start(self, timeout: float = 30.0) -> Gateway:
+        env = {k: v for k, v in os.environ.items() if k != "SESSION_KEY"}
+        self._spawn([str(self.binary), "-f", str(self.config_path)], env)
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        with httpx2.Client(timeout=1.0) as hc:
+            while time.monotonic() < deadline:
+                if not self.alive:
+                    pytest.fail(
+                        f"gateway {self.name} exited with {self.returncode} before it was ready.\n"
+                        f"config {self.config_path}:\n{self.config_path.read_text()}\nlog:\n{self.log_text()}",
+                        pytrace=False,
+                    )
+                try:
+                    r = hc.get(self.ready_url)
+                    if r.status_code == 200:
+                        return self
+                    last = f"HTTP {r.status_code}"
+                except httpx2.HTTPError as e:
+                    last = repr(e)
+                time.sleep(0.1)
+        log = self.log_text()
+        self.stop()
+        pytest.fail(
+            f"gateway {self.name} not ready at {self.ready_url} within {timeout}s ({last}).\nlog:\n{log}",
+            pytrace=False,
+        )
+
+    def __enter__(self) -> Gateway:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# raw HTTP / JSON-RPC helpers
+
+
+def parse_sse(text: str) -> list[dict[str, Any]]:
+    """JSON messages of an SSE body (events with empty data, comments and ids are skipped)."""
+    out: list[dict[str, Any]] = []
+    data: list[str] = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line == "":
+            if data:
+                payload = "\n".join(data)
+                if payload.strip():
+                    out.append(json.loads(payload))
+                data = []
+            continue
+        if line.startswith(":"):
+            continue
+        fieldname, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if fieldname == "data":
+            data.append(value)
+    if data and "\n".join(data).strip():
+        out.append(json.loads("\n".join(data)))
+    return out
+
+
+def messages(resp: httpx2.Response) -> list[dict[str, Any]]:
+    """The JSON-RPC messages of a response, whether it came as application/json or as SSE."""
+    ctype = resp.headers.get("content-type", "")
+    if ctype.startswith("text/event-stream"):
+        return parse_sse(resp.text)
+    if not resp.content:
+        return []
+    body = resp.json()
+    return body if isinstance(body, list) else [body]
+
+
+def response_for(resp: httpx2.Response, req_id: Any) -> dict[str, Any]:
+    for m in messages(resp):
+        if "id" in m and m["id"] == req_id and ("result" in m or "error" in m):
+            return m
+    raise AssertionError(
+        f"no JSON-RPC response with id {req_id!r} in HTTP {resp.status_code} "
+        f"{resp.headers.get('content-type')}: {resp.text[:2000]}"
+    )
+
+
+def expect_error(
+    resp: httpx2.Response,
+    status: int,
+    code: int | None = None,
+    *,
+    jsonrpc_body: bool = True,
+) -> dict[str, Any] | None:
+    """Assert the HTTP status, and (when `jsonrpc_body`) one JSON-RPC error object with `code`."""
+    assert resp.status_code == status, (
+        f"expected HTTP {status}, got {resp.status_code} {resp.headers.get('content-type')}: {resp.text[:1000]}"
+    )
+    if not jsonrpc_body or code is None:
+        return None
+    ctype = resp.headers.get("content-type", "")
+    assert ctype.startswith("application/json"), f"error body must be application/json, got {ctype!r}: {resp.text[:500]}"
+    body = resp.json()
+    assert isinstance(body, dict), body
+    assert body.get("jsonrpc") == "2.0", body
+    assert "id" in body, f"error response must carry id (null when unreadable): {body}"
+    assert "result" not in body, body
+    err = body.get("error")
+    assert isinstance(err, dict) and isinstance(err.get("code"), int), body
+    assert err["code"] == code, f"expected JSON-RPC code {code}, got {err['code']}: {body}"
+    assert isinstance(err.get("message"), str) and err["message"], body
+    return body
+
+
+_ids = iter(range(1000, 10**9))
+
+
+def next_id() -> int:
+    return next(_ids)
+
+
+def rpc(method: str, params: dict[str, Any] | None = None, req_id: Any = None) -> dict[str, Any]:
+    msg: dict[str, Any] = {"jsonrpc": "2.0", "id": next_id() if req_id is None else req_id, "method": method}
+    if params is not None:
+        msg["params"] = params
+    return msg
+
+
+def notification(method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    msg: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+    if params is not None:
+        msg["params"] = params
+    return msg
+
+
+def base_headers(accept: str = ACCEPT_BOTH, content_type: str | None = "application/json") -> dict[str, str]:
+    h = {"Accept": accept}
+    if content_type:
+        h["Content-Type"] = content_type
+    return h
+
+
+def encode_body(body: Any) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    return json.dumps(body).encode()
+
+
+INIT_PARAMS = {
+    "protocolVersion": HANDSHAKE_VERSION,
+    "capabilities": {"elicitation": {"form": {}}},
+    "clientInfo": {"name": "mcpgate-e2e-raw", "version": "0"},
+}
+
+
+@dataclass
+class RawSession:
+    """A handshake-era session driven byte by byte over httpx2 (one keep-alive client)."""
+
+    url: str
+    client: httpx2.Client = field(default_factory=lambda: httpx2.Client(timeout=httpx2.Timeout(15.0)))
+    session_id: str | None = None
+    protocol_version: str | None = None
+    init_result: dict[str, Any] | None = None
+
+    def headers(self, extra: dict[str, str] | None = None, session_id: str | None = None) -> dict[str, str]:
+        h = base_headers()
+        sid = session_id if session_id is not None else self.session_id
+        if sid is not None:
+            h["Mcp-Session-Id"] = sid
+        if self.protocol_version:
+            h["MCP-Protocol-Version"] = self.protocol_version
+        if extra:
+            h.update(extra)
+        return h
+
+    def initialize(self) -> RawSession:
+        msg = rpc("initialize", INIT_PARAMS)
+        r = self.client.post(self.url, content=encode_body(msg), headers=base_headers())
+        assert r.status_code == 200, f"initialize: HTTP {r.status_code}: {r.text[:1000]}"
+        sid = r.headers.get("mcp-session-id")
+        assert sid, f"initialize answered without Mcp-Session-Id: {dict(r.headers)}"
+        assert all(0x21 <= ord(c) <= 0x7E for c in sid), f"session id must be visible ASCII: {sid!r}"
+        res = response_for(r, msg["id"])
+        assert "result" in res, res
+        self.session_id = sid
+        self.init_result = res["result"]
+        self.protocol_version = res["result"]["protocolVersion"]
+        n = self.post(notification("notifications/initialized"))
+        assert n.status_code == 202, f"notifications/initialized: HTTP {n.status_code}: {n.text[:500]}"
+        return self
+
+    def post(self, body: Any, extra: dict[str, str] | None = None, session_id: str | None = None) -> httpx2.Response:
+        return self.client.post(self.url, content=encode_body(body), headers=self.headers(extra, session_id))
+
+    def request(self, method: str, params: dict[str, Any] | None = None, **kw: Any) -> tuple[httpx2.Response, dict[str, Any]]:
+        msg = rpc(method, params)
+        r = self.post(msg, **kw)
+        return r, response_for(r, msg["id"]) if r.status_code == 200 else {}
+
+    def call_tool(self, name: str, arguments: dict[str, Any] | None = None, **kw: Any) -> tuple[httpx2.Response, dict[str, Any]]:
+        return self.request("tools/call", {"name": name, "arguments": arguments or {}}, **kw)
+
+    def call_ok(self, name: str, arguments: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+        r, res = self.call_tool(name, arguments, **kw)
+        assert r.status_code == 200, f"tools/call {name}: HTTP {r.status_code}: {r.text[:1000]}"
+        assert "result" in res, f"tools/call {name}: {res}"
+        assert not res["result"].get("isError"), res
+        return res["result"]
+
+    def delete(self, session_id: str | None = None) -> httpx2.Response:
+        return self.client.delete(self.url, headers=self.headers(session_id=session_id))
+
+    def open_get_stream(self, session_id: str | None = None, timeout: float = 10.0) -> tuple[int, dict[str, str]]:
+        """GET the standalone SSE stream, read only the status and headers, then close it."""
+        h = self.headers(session_id=session_id)
+        h["Accept"] = "text/event-stream"
+        h.pop("Content-Type", None)
+        with self.client.stream("GET", self.url, headers=h, timeout=httpx2.Timeout(timeout)) as r:
+            return r.status_code, dict(r.headers)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def modern_meta(version: str = MODERN_VERSION) -> dict[str, Any]:
+    return {
+        "io.modelcontextprotocol/protocolVersion": version,
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "mcpgate-e2e-raw", "version": "0"},
+    }
+
+
+def modern_request(
+    method: str,
+    params: dict[str, Any] | None = None,
+    *,
+    version: str = MODERN_VERSION,
+    meta: bool = True,
+    headers: dict[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A well-formed 2026-07-28 POST (body, headers); tweak either to make it bad."""
+    p = dict(params or {})
+    if meta:
+        p["_meta"] = modern_meta(version)
+    msg = rpc(method, p)
+    h = base_headers()
+    h["MCP-Protocol-Version"] = version
+    h["Mcp-Method"] = method
+    if method in ("tools/call", "prompts/get") and "name" in p:
+        h["Mcp-Name"] = p["name"]
+    if method == "resources/read" and "uri" in p:
+        h["Mcp-Name"] = p["uri"]
+    if headers:
+        h.update(headers)
+    return msg, h
+
+
+def flip_char(s: str, index: int | None = None) -> str:
+    """Change one character of a base64url-ish string to another visible ASCII character."""
+    i = len(s) // 2 if index is None else index
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    c = s[i]
+    repl = alphabet[(alphabet.index(c) + 17) % len(alphabet)] if c in alphabet else "A"
+    return s[:i] + repl + s[i + 1 :]
+
+
+# --------------------------------------------------------------------------------------------
+# the official SDK client
+
+
+@dataclass
+class ClientLog:
+    progress: list[tuple[float, float | None, str | None, float]] = field(default_factory=list)
+    logs: list[Any] = field(default_factory=list)
+    elicitations: list[str] = field(default_factory=list)
+    response_headers: list[dict[str, str]] = field(default_factory=list)
+    request_headers: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def session_ids(self) -> set[str]:
+        return {h["mcp-session-id"] for h in self.response_headers if "mcp-session-id" in h}
+
+
+@contextlib.asynccontextmanager
+async def sdk_client(
+    url: str,
+    mode: str,
+    *,
+    headers: dict[str, str] | None = None,
+    log: ClientLog | None = None,
+    elicit_name: str = "gateway",
+) -> AsyncIterator[Any]:
+    """`mcp.Client` over Streamable HTTP with elicitation, logging and header capture."""
+    from mcp import Client, types
+    from mcp.client.streamable_http import streamable_http_client
+
+    rec = log if log is not None else ClientLog()
+
+    async def on_elicit(ctx: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        rec.elicitations.append(params.message)
+        return types.ElicitResult(action="accept", content={"name": elicit_name})
+
+    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+        rec.logs.append(params.data)
+
+    async def on_request(request: httpx2.Request) -> None:
+        rec.request_headers.append({k.lower(): v for k, v in request.headers.items()})
+
+    async def on_response(response: httpx2.Response) -> None:
+        rec.response_headers.append({k.lower(): v for k, v in response.headers.items()})
+
+    async with httpx2.AsyncClient(
+        headers=headers or {},
+        timeout=httpx2.Timeout(30.0, read=60.0),
+        event_hooks={"request": [on_request], "response": [on_response]},
+    ) as hc:
+        async with Client(
+            streamable_http_client(url, http_client=hc),
+            mode=mode,
+            elicitation_callback=on_elicit,
+            logging_callback=on_log,
+            log_level="info",
+            read_timeout_seconds=30.0,
+        ) as c:
+            yield c
+
+
+def strip_meta(obj: Any) -> Any:
+    """Drop `meta`/`_meta` keys recursively (serverInfo stamps may legitimately differ)."""
+    if isinstance(obj, dict):
+        return {k: strip_meta(v) for k, v in obj.items() if k not in ("meta", "_meta")}
+    if isinstance(obj, list):
+        return [strip_meta(v) for v in obj]
+    return obj
+
+
+def dump(model: Any) -> Any:
+    return strip_meta(model.model_dump(mode="json", exclude_none=True))
+
+
+def wait_until(pred: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def tmpdir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"mcpgate-e2e-{prefix}-"))
+
+
+def tails(procs: Iterable[ManagedProcess]) -> str:
+    return "\n".join(f"--- {p.kind} {p.name} ({p.log_path}) ---\n{p.log_text(4000)}" for p in procs)

@@ -1,0 +1,135 @@
+"""An official MCP Python SDK (mcp==2.3.0) server used as the gateway's upstream in e2e tests.
+
+Run: python upstream.py --port P [--name N] [--json-response]
+
+Dual-era: it answers handshake-era clients (initialize + Mcp-Session-Id) and 2026-07-28
+clients (self-contained POSTs) on the same /mcp endpoint, bound to 127.0.0.1.
+"""
+
+import argparse
+import asyncio
+import os
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve
+
+_args: argparse.Namespace | None = None
+_calls = 0  # tool calls served by this process (count() included)
+
+
+def _bump() -> int:
+    global _calls
+    _calls += 1
+    return _calls
+
+
+class Answer(BaseModel):
+    name: str = Field(description="your name")
+
+
+def _ask(ctx: Context) -> Elicit[Answer]:
+    return Elicit("What is your name?", Answer)
+
+
+def build(name: str, port: int) -> MCPServer:
+    mcp = MCPServer(name, version="1.0.0", instructions=f"e2e upstream {name}")
+
+    @mcp.tool()
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        _bump()
+        return a + b
+
+    @mcp.tool()
+    async def slow(steps: int, ctx: Context) -> str:
+        """Count to `steps`, reporting progress and a log message at each step."""
+        _bump()
+        for i in range(steps):
+            await ctx.report_progress(progress=i + 1, total=steps, message=f"step {i + 1}")
+            await ctx.info(f"did step {i + 1}")
+            await asyncio.sleep(0.15)
+        return f"done {steps}"
+
+    @mcp.tool()
+    async def greet(who: Annotated[Answer, Resolve(_ask)]) -> str:
+        """Dual-era elicitation: elicitation/create on the SSE stream (legacy) or input_required (2026)."""
+        _bump()
+        return f"hello {who.name}"
+
+    @mcp.tool()
+    async def ask_name_legacy(ctx: Context) -> str:
+        """Legacy-era only: ctx.elicit needs a back channel."""
+        _bump()
+        r = await ctx.elicit(message="Name?", schema=Answer)
+        return r.data.name if r.action == "accept" else r.action
+
+    @mcp.tool()
+    def whoami(ctx: Context) -> dict[str, Any]:
+        """The request headers this upstream saw that a gateway must not leak or must own."""
+        _bump()
+        h = {k.lower(): v for k, v in (ctx.headers or {}).items()}
+        return {
+            "authorization": h.get("authorization"),
+            "mcp_session_id": h.get("mcp-session-id"),
+            "mcp_protocol_version": h.get("mcp-protocol-version"),
+            "origin": h.get("origin"),
+            "server": name,
+        }
+
+    @mcp.tool()
+    def replica() -> dict[str, Any]:
+        """Which process answered (name, port, pid)."""
+        _bump()
+        return {"name": name, "port": port, "pid": os.getpid()}
+
+    @mcp.tool()
+    def count() -> int:
+        """How many tool calls this process has served (this one included)."""
+        return _bump()
+
+    @mcp.tool()
+    def weather(
+        region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})],
+        city: str,
+    ) -> str:
+        """2026 Mcp-Param-Region header test."""
+        _bump()
+        return f"sunny in {city} ({region})"
+
+    @mcp.resource("test://static-text")
+    def static_text() -> str:
+        """A static text resource."""
+        return "static text"
+
+    @mcp.resource("greeting://{name}")
+    def greeting(name: str) -> str:
+        """A templated resource."""
+        return f"Hello, {name}!"
+
+    @mcp.prompt()
+    def review(code: str) -> str:
+        """Ask for a code review."""
+        return f"Please review:\n{code}"
+
+    return mcp
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--name", default="upstream")
+    p.add_argument("--json-response", action="store_true", help="answer requests as application/json, not SSE")
+    args = p.parse_args()
+    mcp = build(args.name, args.port)
+    mcp.run(
+        transport="streamable-http",
+        host="127.0.0.1",
+        port=args.port,
+        json_response=args.json_response,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Two gateway processes with the same session key and config serve each other's sessions:
+a session opened on A continues on B (POST, GET, DELETE), on the replica A pinned it to."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import RawSession, expect_error, new_key
+
+
+@pytest.fixture(scope="module")
+def replicas(mprocs):
+    return mprocs.upstreams(2, prefix="twin-replica")
+
+
+@pytest.fixture(scope="module")
+def twins(mprocs, replicas):
+    key = new_key()
+    targets = {"t": [r.url for r in replicas]}
+    a = mprocs.gateway(targets, name="gw-A", keys=[key])
+    b = mprocs.gateway(targets, name="gw-B", keys=[key])
+    return a, b
+
+
+def test_session_opened_on_a_continues_on_b(twins):
+    a, b = twins
+    on_a = RawSession(a.url).initialize()  # initialize + notifications/initialized on A
+    on_b = RawSession(b.url)
+    on_b.session_id = on_a.session_id
+    on_b.protocol_version = on_a.protocol_version
+    try:
+        # POST on B
+        r, res = on_b.call_tool("add", {"a": 40, "b": 2})
+        assert r.status_code == 200, r.text[:1000]
+        assert res["result"]["structuredContent"] == {"result": 42}, res
+
+        # GET stream on B: 200 text/event-stream (headers only, then close)
+        status, headers = on_b.open_get_stream()
+        assert status == 200, headers
+        assert headers.get("content-type", "").startswith("text/event-stream"), headers
+
+        # still usable on A afterwards
+        assert on_a.call_ok("add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
+
+        # DELETE on B ends the session ...
+        d = on_b.delete()
+        assert 200 <= d.status_code < 300, f"DELETE: {d.status_code} {d.text[:500]}"
+
+        # ... for both gateways
+        for s in (on_b, on_a):
+            r, _ = s.call_tool("add", {"a": 1, "b": 2})
+            expect_error(r, 404, -32600)
+    finally:
+        on_a.close()
+        on_b.close()
+
+
+def test_b_reaches_the_replica_a_pinned(twins):
+    a, b = twins
+    for _ in range(4):
+        on_a = RawSession(a.url).initialize()
+        on_b = RawSession(b.url)
+        on_b.session_id, on_b.protocol_version = on_a.session_id, on_a.protocol_version
+        try:
+            home = on_a.call_ok("replica")["structuredContent"]["port"]
+            for _ in range(3):
+                assert on_b.call_ok("replica")["structuredContent"]["port"] == home
+            # the upstream session is the same one, too
+            wa = on_a.call_ok("whoami")["structuredContent"]["mcp_session_id"]
+            wb = on_b.call_ok("whoami")["structuredContent"]["mcp_session_id"]
+            assert wa and wa == wb
+        finally:
+            on_a.delete()
+            on_a.close()
+            on_b.close()
+
+
+def test_negotiated_version_travels_in_the_session(twins):
+    """B knows the version negotiated on A (it is sealed into the session id): the right one
+    is served, another handshake version is refused with 400 -32600 (docs/errors.md)."""
+    a, b = twins
+    on_a = RawSession(a.url).initialize()
+    on_b = RawSession(b.url)
+    on_b.session_id, on_b.protocol_version = on_a.session_id, on_a.protocol_version
+    try:
+        other = "2025-06-18" if on_a.protocol_version != "2025-06-18" else "2025-03-26"
+        r = on_b.post({"jsonrpc": "2.0", "id": 77, "method": "tools/list"}, extra={"MCP-Protocol-Version": other})
+        expect_error(r, 400, -32600)
+        r, res = on_b.request("tools/list", {})
+        assert r.status_code == 200 and "tools" in res.get("result", {}), r.text[:500]
+    finally:
+        on_a.delete()
+        on_a.close()
+        on_b.close()
