@@ -33,7 +33,17 @@ public struct FilterHTTPRequest: Sendable {
     }
 
     static func first(_ name: String, in headers: [(name: String, value: String)]) -> String? {
-        let lowered = name.lowercased()
-        return headers.first(where: { $0.name.lowercased() == lowered })?.value
+        headers.first(where: { asciiCaseInsensitiveEquals($0.name, name) })?.value
+    }
+
+    /// Compares header names ignoring ASCII case, without allocating.
+    static func asciiCaseInsensitiveEquals(_ lhs: String, _ rhs: String) -> Bool {
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        for (a, b) in zip(lhs.utf8, rhs.utf8) where a != b {
+            let lowerA = (0x41...0x5A).contains(a) ? a | 0x20 : a
+            let lowerB = (0x41...0x5A).contains(b) ? b | 0x20 : b
+            if lowerA != lowerB { return false }
+        }
+        return true
     }
 }

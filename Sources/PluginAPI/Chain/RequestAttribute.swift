@@ -1,4 +1,5 @@
 import CJansson
+import CMCPGate
 
 /// One request attribute: a string or a JSON value, owned in C memory so plugins can borrow it.
 /// Event-loop confined with its request.

@@ -143,7 +143,7 @@ public enum PluginLoader {
         let summary = readString(copy, \mcpgate_plugin.description)
 
         // jansson: same major, running >= built.
-        let janssonRunning = jansson_version_str().flatMap { LibraryVersion(parsing: String(cString: $0)) }
+        let janssonRunning = PluginRuntime.janssonVersion
         var janssonBuilt: LibraryVersion? = nil
         if descriptor.pointee.jansson_version == 0 {
             notes.append("the plugin records no jansson version (it does not use jansson): check skipped")
