@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "MCPGate",
             dependencies: [
-                "PluginAPI", "CJansson",
+                "CJansson",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -64,7 +64,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MCPGateTests",
-            dependencies: ["MCPGate", "PluginAPI", "CJansson"],
+            dependencies: ["MCPGate", "CJansson"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,2 +1,2 @@
-import PluginAPI
+
 public enum MCPGateVersion { public static let string = "0.1.0" }

@@ -1,0 +1,39 @@
+import Prometheus
+
+/// The gateway's own Prometheus metrics, created once at start; the hot path only increments.
+final class GatewayMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let sessionsCreated: Counter
+    let sessionsRejected: Counter
+    let upstreamFailures: Counter
+    let openStreams: Gauge
+    /// Indexed by `era * 3 + status class` (2xx, 4xx, 5xx).
+    private let responses: [Counter]
+
+    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "mcpgate", metricName: metric, unitName: unit, helpText: help)
+        }
+        sessionsCreated = registry.makeCounter(descriptor: name("sessions_created", "total", "Client sessions sealed on initialize"))
+        sessionsRejected = registry.makeCounter(
+            descriptor: name("sessions_rejected", "total", "Session ids refused (tampered, expired, unknown key, wrong principal)"))
+        upstreamFailures = registry.makeCounter(
+            descriptor: name("upstream_failures", "total", "Upstream requests that failed (unreachable, timeout, not MCP)"))
+        openStreams = registry.makeGauge(descriptor: name("open", "streams", "Client SSE streams open now"))
+        var responses: [Counter] = []
+        for era in [Era.handshake, .modern] {
+            for status in ["2xx", "4xx", "5xx"] {
+                responses.append(registry.makeCounter(
+                    descriptor: name("responses", "total", "Responses to MCP requests by protocol era and status class"),
+                    labels: [("era", era.rawValue), ("status", status)]))
+            }
+        }
+        self.responses = responses
+    }
+
+    func countResponse(era: Era, status: Int) {
+        let bucket = status >= 500 ? 2 : status >= 400 ? 1 : 0
+        responses[(era == .handshake ? 0 : 3) + bucket].increment()
+    }
+}

@@ -1,0 +1,85 @@
+import Logging
+import Synchronization
+
+/// Everything a request needs that was decided at config load: routes with their targets, the session
+/// codec with its derived keys, limits. Immutable and `Sendable`; a reload builds a new one and swaps it in
+/// (`RuntimeBox`), requests in flight keep the one they started with.
+final class GatewayRuntime: Sendable {
+    let config: GatewayConfig
+    let sessionCodec: SessionCodec
+    let requestStates: RequestStateCodec
+    /// Route tables by bind port.
+    let routeTables: [Int: RouteTable]
+    let limits: Limits
+    let sessionTTLSeconds: UInt64
+
+    init(config: GatewayConfig, keyring: Keyring) throws(RuntimeBuildError) {
+        self.config = config
+        self.sessionCodec = SessionCodec(keyring: keyring)
+        self.requestStates = RequestStateCodec(keyring: keyring)
+        self.limits = config.limits
+        self.sessionTTLSeconds = UInt64(max(1, config.session.ttl.components.seconds))
+        var tables: [Int: RouteTable] = [:]
+        for bind in config.binds {
+            var entries: [RouteTable.Entry] = []
+            for listener in bind.listeners {
+                for route in listener.routes {
+                    var pools: [TargetPool] = []
+                    for target in route.backend.targets {
+                        pools.append(try TargetPool(target: target))
+                    }
+                    if pools.count > 1 {
+                        throw RuntimeBuildError(
+                            "route \(route.identity): \(pools.count) targets on one route need federation, which this build does not serve yet; give each target its own route")
+                    }
+                    let origins = OriginPolicy(corsAllowOrigins: Self.allowOrigins(route.policies.cors))
+                    let runtime = RouteRuntime(
+                        identity: route.identity, sealContext: Array(route.identity.utf8), targets: pools, origins: origins)
+                    entries.append(RouteTable.Entry(hostname: listener.hostname, pathMatches: route.pathMatches, route: runtime))
+                }
+            }
+            tables[bind.port] = RouteTable(entries: entries)
+        }
+        self.routeTables = tables
+    }
+
+    private static func allowOrigins(_ cors: JSONValue?) -> [String] {
+        guard case .object(let object)? = cors, case .array(let list)? = object["allowOrigins"] else { return [] }
+        return list.compactMap { if case .string(let origin) = $0 { origin } else { nil } }
+    }
+}
+
+/// The runtime currently in force, swapped atomically on reload.
+final class RuntimeBox: Sendable {
+    private let current: Mutex<GatewayRuntime>
+
+    init(_ runtime: GatewayRuntime) {
+        self.current = Mutex(runtime)
+    }
+
+    var runtime: GatewayRuntime { current.withLock { $0 } }
+
+    func replace(with runtime: GatewayRuntime) {
+        current.withLock { $0 = runtime }
+    }
+}
+
+/// Process-wide counters every exchange shares (open client streams against `maxOpenStreams`).
+final class GatewayCounters: Sendable {
+    let openStreams = Atomic<Int>(0)
+    let openConnections = Atomic<Int>(0)
+
+    /// Reserves a stream slot; false when `limit` streams are already open.
+    func openStream(limit: Int) -> Bool {
+        let now = openStreams.wrappingAdd(1, ordering: .relaxed).newValue
+        if now > limit {
+            openStreams.wrappingSubtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func closeStream() {
+        openStreams.wrappingSubtract(1, ordering: .relaxed)
+    }
+}

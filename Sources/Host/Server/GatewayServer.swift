@@ -1,0 +1,88 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// Builds a client connection's pipeline: HTTP/1.1 codec with pipelining assistance and protocol-error
+/// answers, then the MCP exchange handler. Connections past `maxConnections` are closed at accept.
+enum ClientPipeline {
+    static func configure(
+        channel: any Channel,
+        runtimeBox: RuntimeBox,
+        services: GatewayServices,
+        bindPort: Int,
+        logger: Logger
+    ) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture {
+            let limit = runtimeBox.runtime.limits.maxConnections
+            let open = services.counters.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
+            channel.closeFuture.whenComplete { _ in
+                services.counters.openConnections.wrappingSubtract(1, ordering: .relaxed)
+            }
+            if open > limit {
+                logger.warning("connection refused: \(limit) connections already open")
+                channel.close(promise: nil)
+                return
+            }
+            let sync = channel.pipeline.syncOperations
+            try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+            try sync.addHandler(MCPExchangeHandler(runtimeBox: runtimeBox, services: services, bindPort: bindPort, logger: logger))
+        }
+    }
+}
+
+/// Binds the configured ports and serves MCP clients on them.
+final class GatewayListeners: Sendable {
+    let channels: [any Channel]
+
+    private init(channels: [any Channel]) {
+        self.channels = channels
+    }
+
+    static func bind(
+        config: GatewayConfig,
+        group: any EventLoopGroup,
+        runtimeBox: RuntimeBox,
+        services: GatewayServices,
+        logger: Logger
+    ) async throws -> GatewayListeners {
+        var channels: [any Channel] = []
+        do {
+            for bind in config.binds {
+                let port = bind.port
+                let bootstrap = ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: 1024)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .childChannelOption(.maxMessagesPerRead, value: 16)
+                    .childChannelInitializer { channel in
+                        ClientPipeline.configure(channel: channel, runtimeBox: runtimeBox, services: services, bindPort: port, logger: logger)
+                    }
+                let channel = try await bindAny(bootstrap, address: bind.address, port: port)
+                logger.info("listening for MCP clients", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+                channels.append(channel)
+            }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw error
+        }
+        return GatewayListeners(channels: channels)
+    }
+
+    /// Binds `address`, or when none is given all interfaces (IPv6 dual-stack, else IPv4).
+    private static func bindAny(_ bootstrap: ServerBootstrap, address: String?, port: Int) async throws -> any Channel {
+        if let address {
+            return try await bootstrap.bind(host: address, port: port).get()
+        }
+        do {
+            return try await bootstrap.bind(host: "::", port: port).get()
+        } catch {
+            return try await bootstrap.bind(host: "0.0.0.0", port: port).get()
+        }
+    }
+
+    func close() async {
+        for channel in channels { try? await channel.close() }
+    }
+}

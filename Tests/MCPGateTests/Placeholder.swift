@@ -1,3 +1,0 @@
-import Testing
-@testable import MCPGate
-@Test func placeholder() { #expect(MCPGateVersion.string == "0.1.0") }
