@@ -13,6 +13,11 @@ let package = Package(
         .executable(name: "mcpgate", targets: ["mcpgate"]),
         .library(name: "MCPGate", targets: ["MCPGate"]),
         .library(name: "PluginAPI", targets: ["PluginAPI"]),
+        // Test plugins (Tests/plugins/): `swift build` and `swift test` build them next to the test binary.
+        .library(name: "mcpgate_test_filter", type: .dynamic, targets: ["MCPGateTestFilter"]),
+        .library(name: "mcpgate_test_noop", type: .dynamic, targets: ["MCPGateTestNoop"]),
+        // bench/PluginChainBench: what a chain of no-op plugins adds per request (`swift run -c release`).
+        .executable(name: "PluginChainBench", targets: ["PluginChainBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -33,6 +38,27 @@ let package = Package(
         .target(
             name: "PluginAPI",
             dependencies: ["CMCPGate", "CJansson"],
+            swiftSettings: swiftSettings
+        ),
+        // Test plugins for PluginAPITests and the benchmark (C, against include/ only).
+        .target(
+            name: "MCPGateTestFilter",
+            dependencies: ["CMCPGate"],
+            path: "Tests/plugins/behavior",
+            publicHeadersPath: ".",
+            linkerSettings: [.linkedLibrary("jansson")]
+        ),
+        .target(
+            name: "MCPGateTestNoop",
+            dependencies: ["CMCPGate"],
+            path: "Tests/plugins/noop",
+            publicHeadersPath: ".",
+            linkerSettings: [.linkedLibrary("jansson")]
+        ),
+        .executableTarget(
+            name: "PluginChainBench",
+            dependencies: ["PluginAPI", "CJansson"],
+            path: "bench/PluginChainBench",
             swiftSettings: swiftSettings
         ),
         // The gateway: config, HTTP server, MCP protocol, session codec, router, upstream client, admin.
