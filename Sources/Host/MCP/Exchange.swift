@@ -42,9 +42,15 @@ final class Exchange {
     /// Runs the request to its answer (now, or once the upstream answers).
     func run() {
         let head = request.head
-        guard let table = runtime.routeTables[request.bindPort],
-            let route = table.route(host: headers.first(name: "host"), path: head.uri)
-        else {
+        guard let table = runtime.routeTables[request.bindPort] else {
+            fail(GatewayError(.notFound, code: -32600, "No MCP route for \(head.uri)"))
+            return
+        }
+        if table.loopbackOnly, let host = headers.first(name: "host"), !OriginPolicy.isLoopback(name: RouteTable.stripPort(host)) {
+            fail(GatewayError(.misdirectedRequest, code: -32600, "Invalid Host header: \(host) is not a loopback name"))
+            return
+        }
+        guard let route = table.route(host: headers.first(name: "host"), path: head.uri) else {
             fail(GatewayError(.notFound, code: -32600, "No MCP route for \(head.uri)"))
             return
         }

@@ -22,7 +22,7 @@ final class JSONDocument {
     static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<JSONDocument, JSONParseFailure> {
         var error = json_error_t()
         guard let base = bytes.baseAddress,
-            let value = json_loadb(base.assumingMemoryBound(to: CChar.self), bytes.count, 0, &error)
+            let value = json_loadb(base.assumingMemoryBound(to: CChar.self), bytes.count, Int(JSON_DECODE_ANY), &error)
         else {
             let message = withUnsafeBytes(of: &error.text) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)

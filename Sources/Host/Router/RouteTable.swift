@@ -8,6 +8,8 @@ struct RouteTable: Sendable {
     }
 
     let entries: [Entry]
+    /// The bind listens on a loopback address only: requests must name a loopback host (DNS-rebinding guard).
+    let loopbackOnly: Bool
 
     /// The first route whose listener hostname and path match.
     func route(host: String?, path: String) -> RouteRuntime? {

@@ -38,7 +38,8 @@ final class GatewayRuntime: Sendable {
                     entries.append(RouteTable.Entry(hostname: listener.hostname, pathMatches: route.pathMatches, route: runtime))
                 }
             }
-            tables[bind.port] = RouteTable(entries: entries)
+            let loopbackOnly = bind.address.map { OriginPolicy.isLoopback(name: $0) } ?? false
+            tables[bind.port] = RouteTable(entries: entries, loopbackOnly: loopbackOnly)
         }
         self.routeTables = tables
     }
