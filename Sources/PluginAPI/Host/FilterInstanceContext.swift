@@ -31,12 +31,10 @@ final class FilterInstanceContext: Sendable {
         Unmanaged<FilterInstanceContext>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
     }
 
-    func key(_ key: mcpgate_str_bytes) -> [UInt8] {
+    /// The store key for a plugin key: `<plugin>:<key>`.
+    func key(_ key: UnsafeRawBufferPointer) -> [UInt8] {
         var full = kvPrefix
         full.append(contentsOf: key)
         return full
     }
 }
-
-/// The bytes of a plugin-supplied key.
-typealias mcpgate_str_bytes = UnsafeRawBufferPointer

@@ -19,7 +19,6 @@ enum HostAPITable {
     static let fallbackLogSink: any PluginLogSink = StandardErrorLogSink()
     static let fallbackClock: any HostClock = SystemHostClock()
 
-    // swiftlint:disable:next function_body_length
     private static func make() -> mcpgate_host_api {
         mcpgate_host_api(
             struct_size: UInt32(MemoryLayout<mcpgate_host_api>.size),

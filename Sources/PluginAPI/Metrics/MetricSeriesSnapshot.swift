@@ -9,11 +9,3 @@ public struct MetricSeriesSnapshot: Sendable, Equatable {
     /// Histograms: number of observations. 0 otherwise.
     public var count: UInt64
 }
-
-/// One cumulative histogram bucket.
-public struct MetricBucketSnapshot: Sendable, Equatable {
-    /// The bucket's inclusive upper bound (`Double.infinity` for the last).
-    public var upperBound: Double
-    /// Observations less than or equal to `upperBound`.
-    public var cumulativeCount: UInt64
-}

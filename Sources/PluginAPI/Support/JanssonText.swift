@@ -45,12 +45,3 @@ enum JanssonText {
         value.pointee.type == JSON_STRING
     }
 }
-
-/// Why JSON text could not be parsed.
-struct JanssonParseError: Error, CustomStringConvertible {
-    let line: Int
-    let column: Int
-    let message: String
-
-    var description: String { "line \(line), column \(column): \(message)" }
-}
