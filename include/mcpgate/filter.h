@@ -589,8 +589,8 @@ typedef struct mcpgate_plugin {
                                                                void *MCPGATE_NULLABLE state, mcpgate_request *req,
                                                                const mcpgate_http_request *http,
                                                                mcpgate_decision *decision);
-    /** One client-to-server JSON-RPC message. CONTINUE, REJECT, RESPOND (a REJECT or RESPOND of a
-     *  notification becomes an HTTP status without a JSON-RPC body). */
+    /** One client-to-server JSON-RPC message. CONTINUE, REJECT, RESPOND. For a notification, REJECT
+     *  becomes an HTTP error status (its body a JSON-RPC error without id) and RESPOND a 202. */
     mcpgate_action (*MCPGATE_NULLABLE on_rpc_message)(void *MCPGATE_NULLABLE config, void *MCPGATE_NULLABLE state,
                                                       mcpgate_request *req, const mcpgate_rpc_message *message,
                                                       mcpgate_decision *decision);
