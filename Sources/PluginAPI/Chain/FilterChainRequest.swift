@@ -46,13 +46,11 @@ public final class FilterChainRequest {
     /// Call once, after the request head is read and before the body is.
     public func onHTTPRequestHeaders() -> FilterDecision {
         guard !finished, chain.wantsHTTPRequestHeaders else { return .continue }
-        let method = context.methodBuffer
-        let path = context.pathBuffer
-        let remote = context.remoteAddressBuffer
+        let strings = context.strings
         var info = mcpgate_http_request(
-            struct_size: UInt32(MemoryLayout<mcpgate_http_request>.size), method: mcpgate_str(method),
-            path: mcpgate_str(path), session_id: context.sessionID, protocol_version: context.protocolVersion,
-            remote_address: mcpgate_str(remote))
+            struct_size: UInt32(MemoryLayout<mcpgate_http_request>.size), method: strings.method,
+            path: strings.path, session_id: strings.sessionID, protocol_version: strings.protocolVersion,
+            remote_address: strings.remoteAddress)
         for index in chain.instances.indices {
             guard let hook = chain.instances[index].descriptor.pointee.on_http_request_headers else { continue }
             let config = chain.instances[index].config
@@ -76,8 +74,8 @@ public final class FilterChainRequest {
     public func onRPCMessage(_ message: UnsafePointer<json_t>, raw: UnsafeRawBufferPointer, batchIndex: Int? = nil) -> FilterDecision {
         guard !finished, chain.wantsRPCMessages else { return .continue }
         var info = RPCMessageExtraction.info(message: message, raw: raw, batchIndex: batchIndex, request: nil)
-        info.session_id = context.sessionID
-        info.protocol_version = context.protocolVersion
+        info.session_id = context.strings.sessionID
+        info.protocol_version = context.strings.protocolVersion
         for index in chain.instances.indices {
             guard let hook = chain.instances[index].descriptor.pointee.on_rpc_message else { continue }
             let config = chain.instances[index].config
@@ -107,13 +105,13 @@ public final class FilterChainRequest {
     ) -> FilterDecision {
         guard !finished, chain.wantsRPCResponses else { return .continue }
         var responseInfo = RPCMessageExtraction.info(message: response, raw: raw, batchIndex: nil, request: request)
-        responseInfo.session_id = context.sessionID
-        responseInfo.protocol_version = context.protocolVersion
+        responseInfo.session_id = context.strings.sessionID
+        responseInfo.protocol_version = context.strings.protocolVersion
         let requestInfo = request.map { requestMessage -> mcpgate_rpc_message in
             var info = RPCMessageExtraction.info(
                 message: requestMessage, raw: UnsafeRawBufferPointer(start: nil, count: 0), batchIndex: nil, request: nil)
-            info.session_id = context.sessionID
-            info.protocol_version = context.protocolVersion
+            info.session_id = self.context.strings.sessionID
+            info.protocol_version = self.context.strings.protocolVersion
             return info
         }
         for index in responseRange.reversed() {
@@ -142,8 +140,8 @@ public final class FilterChainRequest {
         let eventID = event.id.map { CStringBuffer($0) }
         let messageInfo = event.message.map { message -> mcpgate_rpc_message in
             var info = RPCMessageExtraction.info(message: message, raw: event.data, batchIndex: nil, request: nil)
-            info.session_id = context.sessionID
-            info.protocol_version = context.protocolVersion
+            info.session_id = self.context.strings.sessionID
+            info.protocol_version = self.context.strings.protocolVersion
             if event.isReplayed { info.flags |= MCPGATE_MSG_REPLAYED }
             return info
         }
@@ -263,7 +261,7 @@ public final class FilterChainRequest {
         get { context.http.sessionID }
         set {
             context.http.sessionID = newValue
-            context.sessionIDBuffer = nil
+            context.invalidateStrings()
         }
     }
 
@@ -272,7 +270,7 @@ public final class FilterChainRequest {
         get { context.http.protocolVersion }
         set {
             context.http.protocolVersion = newValue
-            context.protocolVersionBuffer = nil
+            context.invalidateStrings()
         }
     }
 

@@ -15,11 +15,7 @@ final class RequestContext {
     /// Values lent by header_get during the current hook; released after it returns.
     var lent: [CStringBuffer] = []
 
-    private(set) lazy var methodBuffer = CStringBuffer(http.method)
-    private(set) lazy var pathBuffer = CStringBuffer(http.path)
-    private(set) lazy var remoteAddressBuffer = CStringBuffer(http.remoteAddress ?? "")
-    var sessionIDBuffer: CStringBuffer?
-    var protocolVersionBuffer: CStringBuffer?
+    private var stringsCache: RequestStrings?
 
     init(http: FilterHTTPRequest) {
         self.http = http
@@ -31,16 +27,18 @@ final class RequestContext {
         Unmanaged<RequestContext>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
     }
 
-    var sessionID: mcpgate_str {
-        guard let value = http.sessionID else { return .empty }
-        if sessionIDBuffer == nil { sessionIDBuffer = CStringBuffer(value) }
-        return sessionIDBuffer.map { mcpgate_str($0) } ?? .empty
+    /// The request's strings in C form, made on first use (one allocation).
+    var strings: RequestStrings {
+        if let stringsCache { return stringsCache }
+        let made = RequestStrings(http)
+        stringsCache = made
+        return made
     }
 
-    var protocolVersion: mcpgate_str {
-        guard let value = http.protocolVersion else { return .empty }
-        if protocolVersionBuffer == nil { protocolVersionBuffer = CStringBuffer(value) }
-        return protocolVersionBuffer.map { mcpgate_str($0) } ?? .empty
+    /// Forgets the C strings after the host changed the session id or protocol version. Strings lent
+    /// to a hook that is still running are not affected: the host changes them between hooks.
+    func invalidateStrings() {
+        stringsCache = nil
     }
 
     /// Lends `value` to C until the current hook returns.
