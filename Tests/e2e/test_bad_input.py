@@ -161,7 +161,7 @@ def test_batch_is_an_invalid_request(genv):
         {"jsonrpc": "2.0", "id": {"x": 1}, "method": "tools/list"},  # bad id type
         {"jsonrpc": "2.0", "id": None, "method": "tools/list"},  # null id
         {"jsonrpc": "2.0", "id": 1, "method": 42},
-        "just a string",
+        b'"just a string"',
         42,
     ],
     ids=["no-jsonrpc", "jsonrpc-1.0", "object-id", "null-id", "numeric-method", "string", "number"],
@@ -301,25 +301,41 @@ def test_expired_session_is_404(procs, up):
         s.close()
 
 
-def test_session_sealed_with_an_unknown_key_is_404(procs, genv, up):
-    other = procs.gateway({"t": [up.url]}, name="gw-other-key", keys=[new_key()])
+def _foreign_session_is_404(procs, up, name: str, mine: dict, theirs: dict) -> None:
+    g = procs.gateway({"t": [up.url]}, name=f"{name}-mine", **mine)
+    other = procs.gateway({"t": [up.url]}, name=f"{name}-theirs", **theirs)
+    mine_s = RawSession(g.url).initialize()
     foreign = RawSession(other.url).initialize()
     try:
         foreign.call_ok("add", {"a": 1, "b": 2})
-        r = genv.victim.post(rpc("tools/list"), session_id=foreign.session_id)
+        r = mine_s.post(rpc("tools/list"), session_id=foreign.session_id)
         expect_error(r, 404, -32600)
-        assert other.alive
+        assert mine_s.call_ok("add", {"a": 1, "b": 2})["structuredContent"] == {"result": 3}
+        assert g.alive and other.alive
     finally:
         foreign.close()
-    genv.assert_healthy()
+        mine_s.close()
+
+
+def test_session_sealed_with_an_unknown_key_is_404(procs, up):
+    """Same route identity, different key: only the key makes the id foreign."""
+    _foreign_session_is_404(
+        procs, up, "gw-key", {"keys": [new_key()], "route_name": "r"}, {"keys": [new_key()], "route_name": "r"}
+    )
+
+
+def test_session_for_another_route_is_404(procs, up):
+    """Same key, different route identity (docs/errors.md: "for another route")."""
+    key = new_key()
+    _foreign_session_is_404(procs, up, "gw-route", {"keys": [key], "route_name": "r1"}, {"keys": [key], "route_name": "r2"})
 
 
 def test_rotated_key_ring_still_opens_old_sessions(procs, up):
     """config.session.keys: the first key seals, every key opens."""
     old, new = new_key(), new_key()
-    g1 = procs.gateway({"t": [up.url]}, name="gw-key-old", keys=[old])
+    g1 = procs.gateway({"t": [up.url]}, name="gw-key-old", keys=[old], route_name="r")
     s = RawSession(g1.url).initialize()
-    g2 = procs.gateway({"t": [up.url]}, name="gw-key-rotated", keys=[new, old])
+    g2 = procs.gateway({"t": [up.url]}, name="gw-key-rotated", keys=[new, old], route_name="r")
     try:
         on_g2 = RawSession(g2.url)
         on_g2.session_id, on_g2.protocol_version = s.session_id, s.protocol_version
@@ -334,6 +350,18 @@ def test_protocol_version_other_than_negotiated_is_400(genv):
     r = genv.victim.post(rpc("tools/list"), extra={"MCP-Protocol-Version": other})
     expect_error(r, 400, -32600)
     genv.assert_healthy()
+
+
+def test_initialized_notification_is_202(env):
+    s = RawSession(env.url).initialize()
+    try:
+        r = s.initialized_response
+        assert r is not None and r.status_code == 202, f"HTTP {r.status_code}: {r.text[:300]}"
+        assert r.content == b""
+    finally:
+        s.delete()
+        s.close()
+    env.assert_healthy()
 
 
 def test_notification_with_valid_session_is_202(env):

@@ -17,14 +17,15 @@ def replicas(mprocs):
 def twins(mprocs, replicas):
     key = new_key()
     targets = {"t": [r.url for r in replicas]}
-    a = mprocs.gateway(targets, name="gw-A", keys=[key])
-    b = mprocs.gateway(targets, name="gw-B", keys=[key])
+    # same key, same route name (the sealed route identity); only the ports differ
+    a = mprocs.gateway(targets, name="gw-A", keys=[key], route_name="shared")
+    b = mprocs.gateway(targets, name="gw-B", keys=[key], route_name="shared")
     return a, b
 
 
 def test_session_opened_on_a_continues_on_b(twins):
     a, b = twins
-    on_a = RawSession(a.url).initialize()  # initialize + notifications/initialized on A
+    on_a = RawSession(a.url).initialize(strict=True)  # initialize + notifications/initialized (202) on A
     on_b = RawSession(b.url)
     on_b.session_id = on_a.session_id
     on_b.protocol_version = on_a.protocol_version
