@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "MCPGate",
             dependencies: [
-                "CJansson",
+                "PluginAPI", "CMCPGate", "CJansson",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -83,14 +83,14 @@ let package = Package(
         .executableTarget(
             name: "mcpgate",
             dependencies: [
-                "MCPGate",
+                "MCPGate", "PluginAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MCPGateTests",
-            dependencies: ["MCPGate", "CJansson"],
+            dependencies: ["MCPGate", "PluginAPI", "CJansson"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

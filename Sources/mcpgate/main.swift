@@ -1,6 +1,8 @@
 import ArgumentParser
 import Logging
+import Foundation
 import MCPGate
+import PluginAPI
 
 /// `mcpgate`: the command line. `mcpgate -f config.yaml` runs the gateway.
 @main
@@ -9,7 +11,7 @@ struct MCPGateCommand: AsyncParsableCommand {
         commandName: "mcpgate",
         abstract: "An MCP gateway: Streamable HTTP for both protocol eras, sealed sessions, C filter plugins.",
         version: MCPGateVersion.string,
-        subcommands: [Run.self, Check.self],
+        subcommands: [Run.self, Check.self, PluginCommand.self],
         defaultSubcommand: Run.self)
 }
 
@@ -55,5 +57,38 @@ struct Check: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+    }
+}
+
+/// `mcpgate plugin …`: tools for plugin authors.
+struct PluginCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugin", abstract: "Tools for filter plugin authors.", subcommands: [PluginCheckCommand.self])
+}
+
+/// `mcpgate plugin check <file.so> [config.json]`: loads a plugin with the gateway's own loader, prints its
+/// descriptor, runs it over recorded MCP exchanges and reports its decisions.
+struct PluginCheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Load a plugin, print its descriptor and run it over recorded MCP exchanges.")
+
+    @Argument(help: "The plugin shared object.")
+    var plugin: String
+
+    @Argument(help: "The plugin's config as a JSON file (default: {}).")
+    var config: String?
+
+    @Option(help: "Recorded exchanges to replay (JSON; default: the built-in set, see examples/exchanges).")
+    var exchanges: String?
+
+    @Flag(help: "Treat plugin errors as continue, as a failOpen instance would.")
+    var failOpen = false
+
+    func run() async throws {
+        let configJSON = try config.map { try String(contentsOfFile: $0, encoding: .utf8) }
+        let exchangesJSON = try exchanges.map { try String(contentsOfFile: $0, encoding: .utf8) }
+        let report = PluginCheck.run(pluginPath: plugin, configJSON: configJSON, exchangesJSON: exchangesJSON, failOpen: failOpen)
+        print(report.text, terminator: "")
+        if !report.ok { throw ExitCode.failure }
     }
 }

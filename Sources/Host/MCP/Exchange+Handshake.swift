@@ -12,7 +12,7 @@ extension Exchange {
             fail(error)
             return
         }
-        guard let message = parseBody() else { return }
+        guard let message = parseBody(), filterClientMessage(message) else { return }
         if message.method == "initialize" {
             guard message.kind == .request else {
                 fail(.invalidRequest("initialize must be a request"))
@@ -68,6 +68,7 @@ extension Exchange {
             from: headers, forwardAuthorization: session.target.forwardAuthorization, remoteAddress: request.remoteAddress,
             accept: UpstreamHeaders.acceptStream, contentType: false)
         addSessionHeaders(&upstreamHeaders, upstreamSessionID: session.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion)
+        applyUpstreamEdits(to: &upstreamHeaders)
         let relay = StreamRelay(exchange: self, target: session.target)
         upstreamCall = services.upstream.execute(
             UpstreamRequest(endpoint: session.endpoint, method: .GET, headers: upstreamHeaders, body: nil),
@@ -85,6 +86,7 @@ extension Exchange {
             from: headers, forwardAuthorization: session.target.forwardAuthorization, remoteAddress: request.remoteAddress,
             accept: UpstreamHeaders.acceptBoth, contentType: false)
         addSessionHeaders(&upstreamHeaders, upstreamSessionID: session.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion)
+        applyUpstreamEdits(to: &upstreamHeaders)
         upstreamCall = services.upstream.execute(
             UpstreamRequest(endpoint: session.endpoint, method: .DELETE, headers: upstreamHeaders, body: nil),
             on: eventLoop, handler: DeleteRelay(exchange: self, target: session.target))
@@ -155,6 +157,7 @@ extension Exchange {
             from: headers, forwardAuthorization: target.forwardAuthorization, remoteAddress: request.remoteAddress,
             accept: UpstreamHeaders.acceptBoth, contentType: true)
         addSessionHeaders(&upstreamHeaders, upstreamSessionID: upstreamSessionID, protocolVersion: protocolVersion)
+        applyUpstreamEdits(to: &upstreamHeaders)
         let relay = MessageRelay(
             exchange: self, purpose: purpose, requestIDJSON: message.idJSON, target: target,
             sentSessionID: upstreamSessionID != nil, inspect: inspect)

@@ -12,7 +12,7 @@ extension Exchange {
             fail(error)
             return
         }
-        guard let message = parseBody() else { return }
+        guard let message = parseBody(), filterClientMessage(message) else { return }
         switch message.kind {
         case .notification:
             // The revision defines no client-to-server notifications over HTTP; acknowledged, as the SDK does.

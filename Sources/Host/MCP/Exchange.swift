@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PluginAPI
 import NIOCore
 import NIOHTTP1
 import Prometheus
@@ -10,13 +11,19 @@ import Prometheus
 ///
 /// Confined to the connection's event loop; not `Sendable`.
 final class Exchange {
-    let request: ExchangeRequest
+    private(set) var request: ExchangeRequest
     let runtime: GatewayRuntime
     let services: GatewayServices
     let eventLoop: any EventLoop
     let logger: Logger
     private(set) weak var responder: (any ExchangeResponder)?
-    /// The verified principal of the caller (set by the auth filter once the chain runs).
+    /// The route the request matched (set by `begin`).
+    private(set) var route: RouteRuntime?
+    /// The route's filter chain for this request, when the route has policies.
+    private(set) var filters: FilterChainRequest?
+    /// The client's JSON-RPC message, once parsed (plugins see it again with the response).
+    var clientMessage: RPCMessage?
+    /// The verified principal of the caller, as the auth filter set it (`mcpgate.principal`).
     var principal: String?
     /// The upstream request in flight, cancelled when the client goes away.
     var upstreamCall: UpstreamCall?
@@ -25,6 +32,8 @@ final class Exchange {
     var era: Era = .handshake
     /// Set when the response went out (whole, or the head of a stream).
     private(set) var answered = false
+    private var responseStatus = 0
+    private var finished = false
     /// Releases resources (stream slots, timers) when the exchange ends.
     var onFinish: [() -> Void] = []
 
@@ -39,25 +48,51 @@ final class Exchange {
 
     var headers: HTTPHeaders { request.head.headers }
 
-    /// Runs the request to its answer (now, or once the upstream answers).
-    func run() {
+    /// Runs what can be decided from the request head alone: the route, the Host and Origin checks, and the
+    /// filters' header hooks (CORS preflights and authentication answer here, before any body is read).
+    /// Returns false when the exchange already answered.
+    func begin() -> Bool {
         let head = request.head
         guard let table = runtime.routeTables[request.bindPort] else {
             fail(GatewayError(.notFound, code: -32600, "No MCP route for \(head.uri)"))
-            return
+            return false
         }
         if table.loopbackOnly, let host = headers.first(name: "host"), !OriginPolicy.isLoopback(name: RouteTable.stripPort(host)) {
             fail(GatewayError(.misdirectedRequest, code: -32600, "Invalid Host header: \(host) is not a loopback name"))
-            return
+            return false
         }
-        guard let route = table.route(host: headers.first(name: "host"), path: head.uri) else {
+        let wellKnown = WellKnownPath(head.uri)
+        guard let route = table.route(host: headers.first(name: "host"), path: wellKnown?.resourcePath ?? head.uri) else {
             fail(GatewayError(.notFound, code: -32600, "No MCP route for \(head.uri)"))
-            return
+            return false
+        }
+        self.route = route
+        if let chain = route.chain {
+            filters = chain.makeRequest(
+                FilterHTTPRequest(
+                    method: head.method.rawValue, path: head.uri, headers: head.headers.map { ($0.name, $0.value) },
+                    remoteAddress: request.remoteAddress?.ipAddress))
         }
         if let origin = headers.first(name: "origin"), !route.origins.allows(origin: origin, host: headers.first(name: "host")) {
             fail(GatewayError(.forbidden, code: -32600, "Origin \(origin) is not allowed"))
-            return
+            return false
         }
+        if let filters, filters.chain.wantsHTTPRequestHeaders {
+            if !apply(filters.onHTTPRequestHeaders(), idJSON: "null", isNotification: false) { return false }
+            principal = filters.principal
+        }
+        if wellKnown != nil {
+            fail(GatewayError(.notFound, code: -32600, "No protected-resource metadata is configured for this route"))
+            return false
+        }
+        return true
+    }
+
+    /// Runs the request (its body now read) to its answer, now or once the upstream answers.
+    func run(body: ByteBuffer) {
+        request.body = body
+        guard let route, !answered else { return }
+        let head = request.head
         let versionHeader = headers.first(name: "mcp-protocol-version")
         era = ProtocolVersion.era(ofHeader: versionHeader)
         switch (head.method, era) {
@@ -77,32 +112,158 @@ final class Exchange {
         clientGone = true
         upstreamCall?.cancel()
         upstreamCall = nil
-        finish()
+        finish(disconnected: true)
+    }
+
+    // MARK: Filters
+
+    /// Runs the filters' message hook on the client's message; false when a filter answered instead.
+    func filterClientMessage(_ message: RPCMessage) -> Bool {
+        clientMessage = message
+        guard let filters else { return true }
+        if filters.chain.wantsRPCMessages {
+            let decision = request.body.withUnsafeReadableBytes { raw in
+                filters.onRPCMessage(UnsafePointer(message.document.root), raw: raw)
+            }
+            if !apply(decision, idJSON: message.idJSON, isNotification: message.kind != .request) { return false }
+        }
+        principal = filters.principal
+        return true
+    }
+
+    /// Applies a request-path decision; false when it answered the client.
+    private func apply(_ decision: FilterDecision, idJSON: String, isNotification: Bool) -> Bool {
+        switch decision {
+        case .continue, .drop:
+            return true
+        case .reject(let rejection):
+            let status = HTTPResponseStatus(statusCode: rejection.httpStatus)
+            var buffer = allocator.buffer(capacity: 128)
+            buffer.writeString(rejection.responseBody(idJSON: isNotification ? "null" : idJSON))
+            send(status: status, headers: MCPExchangeHandler.jsonHeaders(), body: buffer, origin: .plugin)
+            return false
+        case .respond(let reply):
+            if isNotification {
+                send(status: .accepted, headers: HTTPHeaders(), body: nil, origin: .plugin)
+                return false
+            }
+            var headers = HTTPHeaders()
+            let body: ByteBuffer
+            if clientMessage == nil {
+                // Answered from the header hook (a preflight, a metadata document): the plugin's body as is.
+                if let type = reply.contentType { headers.add(name: "content-type", value: type) }
+                body = allocator.buffer(bytes: reply.body)
+            } else {
+                headers.add(name: "content-type", value: "application/json")
+                var buffer = allocator.buffer(capacity: reply.body.count + 64)
+                buffer.writeString(reply.resultResponseBody(idJSON: idJSON))
+                body = buffer
+            }
+            send(status: HTTPResponseStatus(statusCode: reply.httpStatus), headers: headers, body: body, origin: .plugin)
+            return false
+        }
+    }
+
+    /// Runs the filters' response hooks (reverse order) on the final response to the client's request.
+    /// Returns the bytes to send instead when a filter replaced it, nil to send `raw` unchanged.
+    func filterResponse(_ message: RPCMessage, raw: ByteBuffer) -> [UInt8]? {
+        guard let filters, filters.chain.wantsRPCResponses else { return nil }
+        let decision = raw.withUnsafeReadableBytes { bytes in
+            filters.onRPCResponse(
+                UnsafePointer(message.document.root), raw: bytes, request: clientMessage.map { UnsafePointer($0.document.root) })
+        }
+        switch decision {
+        case .continue, .drop:
+            return nil
+        case .reject(let rejection):
+            return Array("{\"jsonrpc\":\"2.0\",\"id\":\(message.idJSON),\"error\":\(rejection.errorObjectJSON)}".utf8)
+        case .respond(let reply):
+            return Array(reply.resultResponseBody(idJSON: message.idJSON).utf8)
+        }
+    }
+
+    /// Runs the filters' event hooks on a server-to-client event that is not the response (notifications,
+    /// server requests). False: the event is not relayed.
+    func filterEvent(_ event: SSEEvent, message: RPCMessage?) -> Bool {
+        guard let filters, filters.chain.wantsSSEEvents, let data = event.data else { return true }
+        let decision = data.withUnsafeReadableBytes { bytes in
+            filters.onSSEEvent(
+                FilterSSEEvent(
+                    event: event.eventType ?? "message", id: event.id, data: bytes,
+                    message: message.map { UnsafePointer($0.document.root) }))
+        }
+        switch decision {
+        case .continue, .respond: return true
+        case .drop, .reject: return false
+        }
+    }
+
+    /// Whether any filter wants to see server-to-client events (else events are relayed unparsed).
+    var filtersWantEvents: Bool { filters?.chain.wantsSSEEvents ?? false }
+
+    /// Tells the filters the client-facing session id once `initialize` sealed it.
+    func noteSessionID(_ sessionID: String) {
+        filters?.sessionID = sessionID
+    }
+
+    /// Upstream request header edits queued by the filters.
+    func applyUpstreamEdits(to headers: inout HTTPHeaders) {
+        guard let edits = filters?.upstreamHeaderEdits, !edits.isEmpty else { return }
+        for edit in edits {
+            switch edit.operation {
+            case .set: headers.replaceOrAdd(name: edit.name, value: edit.value)
+            case .add: headers.add(name: edit.name, value: edit.value)
+            case .remove: headers.remove(name: edit.name)
+            }
+        }
+    }
+
+    /// Lets the filters add their response headers (CORS, rate-limit headers, …) to any response head.
+    private func filterResponseHeaders(_ headers: inout HTTPHeaders, status: HTTPResponseStatus, origin: FilterHTTPResponse.Origin, isEventStream: Bool) {
+        guard let filters, filters.chain.wantsResponseHeaders || !filters.responseHeaderEdits.isEmpty else { return }
+        let edits = filters.onResponseHeaders(
+            FilterHTTPResponse(status: Int(status.code), origin: origin, isEventStream: isEventStream, headers: headers.map { ($0.name, $0.value) }))
+        for edit in edits {
+            switch edit.operation {
+            case .set: headers.replaceOrAdd(name: edit.name, value: edit.value)
+            case .add: headers.add(name: edit.name, value: edit.value)
+            case .remove: headers.remove(name: edit.name)
+            }
+        }
     }
 
     // MARK: Answering
 
     /// Answers with a gateway error (`id` echoed when known).
     func fail(_ error: GatewayError, idJSON: String = "null") {
-        guard !answered, let responder else { return }
-        answered = true
-        services.metrics.countResponse(era: era, status: Int(error.status.code))
-        responder.respond(error, idJSON: idJSON)
-        finish()
+        var buffer = allocator.buffer(capacity: 128)
+        buffer.writeString(error.body(idJSON: idJSON))
+        send(status: error.status, headers: MCPExchangeHandler.jsonHeaders(extra: error.headers), body: buffer, origin: .gateway)
     }
 
+    /// Answers with a whole response relayed from (or built on) the upstream's answer.
     func respond(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?) {
+        send(status: status, headers: headers, body: body, origin: .upstream)
+    }
+
+    private func send(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?, origin: FilterHTTPResponse.Origin) {
         guard !answered, let responder else { return }
         answered = true
-        services.metrics.countResponse(era: era, status: Int(status.code))
+        responseStatus = Int(status.code)
+        var headers = headers
+        filterResponseHeaders(&headers, status: status, origin: origin, isEventStream: false)
+        services.metrics.countResponse(era: era, status: responseStatus)
         responder.respond(status: status, headers: headers, body: body)
-        finish()
+        finish(disconnected: false)
     }
 
     func startStream(status: HTTPResponseStatus, headers: HTTPHeaders) {
         guard !answered, let responder else { return }
         answered = true
-        services.metrics.countResponse(era: era, status: Int(status.code))
+        responseStatus = Int(status.code)
+        var headers = headers
+        filterResponseHeaders(&headers, status: status, origin: .upstream, isEventStream: true)
+        services.metrics.countResponse(era: era, status: responseStatus)
         responder.startStream(status: status, headers: headers)
     }
 
@@ -112,12 +273,15 @@ final class Exchange {
 
     func endStream() {
         responder?.endStream()
-        finish()
+        finish(disconnected: false)
     }
 
     var allocator: ByteBufferAllocator { responder?.allocator ?? ByteBufferAllocator() }
 
-    private func finish() {
+    private func finish(disconnected: Bool) {
+        guard !finished else { return }
+        finished = true
+        filters?.finish(FilterCompletion(httpStatus: responseStatus, clientDisconnected: disconnected, failed: responseStatus >= 500))
         let actions = onFinish
         onFinish = []
         for action in actions { action() }

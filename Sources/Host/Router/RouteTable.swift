@@ -1,3 +1,5 @@
+import PluginAPI
+
 /// The routes of one bind, in the order requests are matched against them: listener by `Host`, then route
 /// by path. Built at load; read-only afterwards.
 struct RouteTable: Sendable {
@@ -59,4 +61,6 @@ struct RouteRuntime: Sendable {
     var sealContext: [UInt8]
     var targets: [TargetPool]
     var origins: OriginPolicy
+    /// The route's filter chain; nil when it has no policy (nothing runs per request then).
+    var chain: FilterChain?
 }

@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
+import PluginAPI
 import Synchronization
 import Prometheus
 
@@ -35,8 +36,10 @@ public final class Gateway: Sendable {
             generatedKeyring = nil
         }
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        self.runtimeBox = RuntimeBox(try GatewayRuntime(config: config, keyring: keyring))
-        self.services = GatewayServices(upstream: UpstreamClient(eventLoopGroup: group, settings: config.upstream), metrics: GatewayMetrics())
+        let pluginServices = HostServices(logSink: SwiftLogPluginSink(logger: logger))
+        self.runtimeBox = RuntimeBox(try GatewayRuntime(config: config, keyring: keyring, pluginServices: pluginServices))
+        self.services = GatewayServices(
+            upstream: UpstreamClient(eventLoopGroup: group, settings: config.upstream), metrics: GatewayMetrics(), plugins: pluginServices)
         self.startConfig = config
     }
 
@@ -44,6 +47,10 @@ public final class Gateway: Sendable {
     public func run() async throws {
         let listeners = try await GatewayListeners.bind(config: startConfig, group: group, runtimeBox: runtimeBox, services: services, logger: logger)
         let admin = try await AdminServer.start(config: startConfig, group: group, hooks: adminHooks(), logger: logger)
+        let kvStore = services.plugins.kvStore
+        let purge = group.next().scheduleRepeatedTask(initialDelay: .seconds(10), delay: .seconds(10)) { _ in
+            _ = (kvStore as? InMemoryKVStore)?.purgeExpired()
+        }
         state.ready.store(true, ordering: .relaxed)
         logger.info("mcpgate ready", metadata: ["config": "\(configPath)"])
 
@@ -55,6 +62,7 @@ public final class Gateway: Sendable {
         while services.counters.openConnections.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
+        purge.cancel()
         await admin.close()
         await services.upstream.shutdown()
         try? await group.shutdownGracefully()
@@ -66,7 +74,7 @@ public final class Gateway: Sendable {
             let (config, warnings) = try ConfigLoader.load(path: configPath)
             for warning in warnings { logger.warning("\(warning)") }
             let keyring = try config.session.keys.isEmpty ? (generatedKeyring ?? Keyring.generated()) : Keyring(masterKeys: config.session.keys)
-            let runtime = try GatewayRuntime(config: config, keyring: keyring)
+            let runtime = try GatewayRuntime(config: config, keyring: keyring, pluginServices: services.plugins)
             if config.binds.map(\.port) != startConfig.binds.map(\.port) || config.binds.map(\.address) != startConfig.binds.map(\.address) {
                 logger.warning("binds changed in \(configPath): listening ports change only on restart")
             }
@@ -82,7 +90,7 @@ public final class Gateway: Sendable {
     private func adminHooks() -> AdminServer.Hooks {
         AdminServer.Hooks(
             isReady: { [state] in state.ready.load(ordering: .relaxed) },
-            metricsText: { [services] in services.metrics.registry.emitToBuffer() },
+            metricsText: { [services] in services.metrics.registry.emitToBuffer() + Array(services.plugins.metrics.prometheusText().utf8) },
             configSummary: { [runtimeBox] in ConfigSummary.json(runtimeBox.runtime.config) },
             reload: { [weak self] in await self?.reload() ?? .failure(RuntimeBuildError("gateway stopped")) })
     }

@@ -1,4 +1,5 @@
 import Logging
+import PluginAPI
 import Synchronization
 
 /// Everything a request needs that was decided at config load: routes with their targets, the session
@@ -13,7 +14,7 @@ final class GatewayRuntime: Sendable {
     let limits: Limits
     let sessionTTLSeconds: UInt64
 
-    init(config: GatewayConfig, keyring: Keyring) throws(RuntimeBuildError) {
+    init(config: GatewayConfig, keyring: Keyring, pluginServices: HostServices) throws(RuntimeBuildError) {
         self.config = config
         self.sessionCodec = SessionCodec(keyring: keyring)
         self.requestStates = RequestStateCodec(keyring: keyring)
@@ -34,7 +35,8 @@ final class GatewayRuntime: Sendable {
                     }
                     let origins = OriginPolicy(corsAllowOrigins: Self.allowOrigins(route.policies.cors))
                     let runtime = RouteRuntime(
-                        identity: route.identity, sealContext: Array(route.identity.utf8), targets: pools, origins: origins)
+                        identity: route.identity, sealContext: Array(route.identity.utf8), targets: pools, origins: origins,
+                        chain: try PolicyChains.build(for: route, services: pluginServices))
                     entries.append(RouteTable.Entry(hostname: listener.hostname, pathMatches: route.pathMatches, route: runtime))
                 }
             }

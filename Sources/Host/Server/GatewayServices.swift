@@ -1,4 +1,5 @@
 import Logging
+import PluginAPI
 
 /// What outlives a config reload: the upstream connection pools, what was learned from upstreams, the
 /// process-wide counters. Thread-safe; shared by every connection.
@@ -7,9 +8,13 @@ final class GatewayServices: Sendable {
     let toolHeaders = ToolHeaderRegistry()
     let counters = GatewayCounters()
     let metrics: GatewayMetrics
+    /// What plugins reach through the host table: KV store, metrics, clocks, logs. One per process, so KV
+    /// entries (rate-limit buckets, cache entries) and plugin metric families survive reloads.
+    let plugins: HostServices
 
-    init(upstream: UpstreamClient, metrics: GatewayMetrics) {
+    init(upstream: UpstreamClient, metrics: GatewayMetrics, plugins: HostServices) {
         self.upstream = upstream
         self.metrics = metrics
+        self.plugins = plugins
     }
 }

@@ -72,12 +72,21 @@ final class MCPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 refuse(GatewayError(.init(statusCode: 431), code: -32600, "Request headers exceed \(limits.maxHeaderBytes) bytes"))
                 return
             }
+            let exchange = Exchange(
+                request: ExchangeRequest(head: head, body: context.channel.allocator.buffer(capacity: 0), bindPort: bindPort, remoteAddress: context.channel.remoteAddress),
+                runtime: runtimeBox.runtime, services: services, responder: self, eventLoop: context.eventLoop, logger: logger)
+            self.exchange = exchange
+            state = .reading(head)
+            body = nil
+            guard exchange.begin() else {
+                // Answered from the head (preflight, authentication, routing): the body is not needed.
+                if case .idle = state { state = .discarding }
+                return
+            }
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limits.maxRequestBodyBytes {
                 refuse(Self.bodyTooLarge(limits))
                 return
             }
-            body = nil
-            state = .reading(head)
         case .body(var chunk):
             guard case .reading = state else { return }
             let limit = runtimeBox.runtime.limits.maxRequestBodyBytes
@@ -92,15 +101,11 @@ final class MCPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case .end:
             switch state {
-            case .reading(let head):
+            case .reading:
                 state = .exchanging
-                let request = ExchangeRequest(
-                    head: head, body: body ?? context.channel.allocator.buffer(capacity: 0), bindPort: bindPort,
-                    remoteAddress: context.channel.remoteAddress)
+                let request = body ?? context.channel.allocator.buffer(capacity: 0)
                 body = nil
-                let exchange = Exchange(request: request, runtime: runtimeBox.runtime, services: services, responder: self, eventLoop: context.eventLoop, logger: logger)
-                self.exchange = exchange
-                exchange.run()
+                exchange?.run(body: request)
             case .discarding:
                 state = .idle
                 body = nil
@@ -121,10 +126,14 @@ final class MCPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Answers a request that is refused while its body may still be arriving; the connection closes after.
     private func refuse(_ error: GatewayError) {
-        state = .discarding
         keepAlive = false
         body = nil
-        writeWhole(status: error.status, headers: Self.jsonHeaders(extra: error.headers), body: error.body(idJSON: "null"))
+        if let exchange {
+            exchange.fail(error)
+        } else {
+            writeWhole(status: error.status, headers: Self.jsonHeaders(extra: error.headers), body: error.body(idJSON: "null"))
+        }
+        state = .discarding
     }
 
     private func armIdleTimer() {

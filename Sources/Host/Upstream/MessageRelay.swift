@@ -205,8 +205,11 @@ final class MessageRelay: UpstreamResponseHandler {
             }
             let message = data.withUnsafeReadableBytes { RPCMessage.parse($0) }
             guard case .success(let message) = message, message.kind == .result || message.kind == .error, message.idJSON == requestIDJSON else {
-                var raw = event.raw
-                out.writeBuffer(&raw)
+                let parsed = try? message.get()
+                if exchange.filterEvent(event, message: parsed) {
+                    var raw = event.raw
+                    out.writeBuffer(&raw)
+                }
                 continue
             }
             sawResponse = true
@@ -216,7 +219,11 @@ final class MessageRelay: UpstreamResponseHandler {
                 exchange.upstreamCall?.cancel()
                 return nil
             }
-            if let replacement = inspect?(message) {
+            var replacement = inspect?(message)
+            if let filtered = exchange.filterResponse(message, raw: replacement.map { exchange.allocator.buffer(bytes: $0) } ?? data) {
+                replacement = filtered
+            }
+            if let replacement {
                 var encoded = SSEEvent.encode(data: replacement, eventType: event.eventType ?? "message", id: event.id, allocator: exchange.allocator)
                 out.writeBuffer(&encoded)
             } else {
@@ -270,6 +277,9 @@ final class MessageRelay: UpstreamResponseHandler {
         if let replacement = inspect?(message) {
             out = exchange.allocator.buffer(bytes: replacement)
         }
+        if let filtered = exchange.filterResponse(message, raw: out) {
+            out = exchange.allocator.buffer(bytes: filtered)
+        }
         exchange.respond(status: .ok, headers: MCPExchangeHandler.jsonHeaders(), body: out)
     }
 
@@ -288,10 +298,16 @@ final class MessageRelay: UpstreamResponseHandler {
                 entries: [
                     SessionState.Entry(target: context.target.name, endpoint: context.endpoint.endpoint.url, upstreamSessionID: upstreamSessionID)
                 ])
-            headers.add(name: "mcp-session-id", value: exchange.runtime.sessionCodec.seal(state, route: context.route.identity))
+            let sessionID = exchange.runtime.sessionCodec.seal(state, route: context.route.identity)
+            headers.add(name: "mcp-session-id", value: sessionID)
+            exchange.noteSessionID(sessionID)
             exchange.services.metrics.sessionsCreated.increment()
         }
-        exchange.respond(status: status, headers: headers, body: exchange.allocator.buffer(bytes: raw))
+        var body = exchange.allocator.buffer(bytes: raw)
+        if let filtered = exchange.filterResponse(message, raw: body) {
+            body = exchange.allocator.buffer(bytes: filtered)
+        }
+        exchange.respond(status: status, headers: headers, body: body)
     }
 
     /// A non-2xx upstream answer: 4xx with a JSON-RPC body is relayed as is (it is the server's answer to

@@ -63,6 +63,10 @@ final class StreamRelay: UpstreamResponseHandler {
         guard !events.isEmpty else { return nil }
         var out = exchange.allocator.buffer(capacity: events.reduce(0) { $0 + $1.raw.readableBytes })
         for event in events {
+            if exchange.filtersWantEvents, let data = event.data {
+                let message = try? data.withUnsafeReadableBytes { RPCMessage.parse($0) }.get()
+                guard exchange.filterEvent(event, message: message) else { continue }
+            }
             var raw = event.raw
             out.writeBuffer(&raw)
         }

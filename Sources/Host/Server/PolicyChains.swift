@@ -1,0 +1,52 @@
+import PluginAPI
+
+/// Turns a route's `policies` into its filter chain: the built-in policies map to the bundled plugins
+/// (`cors` → `libmcpgate_cors.so`, `jwtAuth` → `libmcpgate_jwt.so`, `localRateLimit` →
+/// `libmcpgate_ratelimit.so`, `cache` → `libmcpgate_cache.so`, found next to the executable or in
+/// `$MCPGATE_PLUGIN_DIR`), in that order, then `policies.plugins` in the order written.
+enum PolicyChains {
+    /// (policy key, bundled plugin name) in chain order.
+    static let builtins: [(policy: String, plugin: String)] = [
+        ("cors", "cors"), ("jwtAuth", "jwt"), ("localRateLimit", "ratelimit"), ("cache", "cache"),
+    ]
+
+    private static func body(of policy: String, in policies: Policies) -> JSONValue? {
+        switch policy {
+        case "cors": return policies.cors
+        case "jwtAuth": return policies.jwtAuth
+        case "localRateLimit": return policies.localRateLimit
+        case "cache": return policies.cache
+        default: return nil
+        }
+    }
+
+    /// The chain for `route`, or nil when it has no policy at all. Plugin load and config errors name the
+    /// route and the policy.
+    static func build(for route: Route, services: HostServices) throws(RuntimeBuildError) -> FilterChain? {
+        var specs: [FilterInstanceSpec] = []
+        for builtin in builtins {
+            guard let body = body(of: builtin.policy, in: route.policies) else { continue }
+            let path = PluginLoader.bundledPluginPath(named: builtin.plugin)
+            do {
+                let plugin = try PluginLoader.load(path: path)
+                specs.append(FilterInstanceSpec(plugin: plugin, name: builtin.policy, configJSON: body.jsonText))
+            } catch {
+                throw RuntimeBuildError("route \(route.identity): policies.\(builtin.policy): the bundled plugin cannot be loaded: \(error)")
+            }
+        }
+        for (index, reference) in route.policies.plugins.enumerated() {
+            do {
+                let plugin = try PluginLoader.load(path: reference.path)
+                specs.append(FilterInstanceSpec(plugin: plugin, configJSON: reference.config.jsonText, failOpen: reference.failOpen))
+            } catch {
+                throw RuntimeBuildError("route \(route.identity): policies.plugins[\(index)]: \(error)")
+            }
+        }
+        guard !specs.isEmpty else { return nil }
+        do {
+            return try FilterChain(specs, services: services)
+        } catch {
+            throw RuntimeBuildError("route \(route.identity): \(error)")
+        }
+    }
+}
