@@ -75,6 +75,10 @@ final class MessageRelay: UpstreamResponseHandler {
             mode = .upstreamError(status, exchange.allocator.buffer(capacity: 0))
             return nil
         }
+        if status == .accepted || status == .noContent {
+            mode = .accepted(status)
+            return nil
+        }
         if contentType.hasPrefix("text/event-stream") {
             if case .initialize = purpose {
                 mode = .sse(SSEFramer(maxEventBytes: limits.maxSseEventBytes))
@@ -100,7 +104,7 @@ final class MessageRelay: UpstreamResponseHandler {
             mode = .json(exchange.allocator.buffer(capacity: 0))
             return nil
         }
-        if status == .accepted || status == .noContent || head.headers.first(name: "content-length") == "0" {
+        if head.headers.first(name: "content-length") == "0" {
             mode = .accepted(status)
             return nil
         }
