@@ -1090,7 +1090,8 @@ int mcpgate_testhost_run_exchange(mcpgate_testhost *th, const json_t *exchange, 
         const json_t *response;
         json_array_foreach(json_object_get(exchange, "responses"), index, response) {
             const json_t *correlated = NULL;
-            json_array_foreach(messages, index, message) {
+            size_t message_index; /* not `index`: that one walks the responses */
+            json_array_foreach(messages, message_index, message) {
                 if (json_equal(json_object_get(message, "id"), json_object_get(response, "id"))) {
                     correlated = message;
                 }
