@@ -194,6 +194,11 @@ class Upstream(ManagedProcess):
 # the gateway
 
 
+def plugin_path(name: str) -> Path:
+    """A plugin built next to the gateway binary by SwiftPM (`libmcpgate_<name>.so`)."""
+    return gateway_binary().parent / f"libmcpgate_{name}.so"
+
+
 def gateway_binary() -> Path:
     env = os.environ.get("MCPGATE_BIN")
     return Path(env) if env else REPO_ROOT / ".build" / "debug" / "mcpgate"
@@ -277,12 +282,15 @@ def gateway_config(
     request_timeout: str = "10s",
     connect_timeout: str = "2s",
     route_name: str | None = None,
+    policies: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     tgts = []
     for name, urls in targets.items():
         mcp = {"host": urls[0]} if len(urls) == 1 else {"hosts": list(urls)}
         tgts.append({"name": name, "mcp": mcp})
     route: dict[str, Any] = {"name": route_name} if route_name else {}
+    if policies:
+        route["policies"] = policies
     route["backends"] = [{"mcp": {"targets": tgts}}]
     return {
         "config": {
@@ -320,8 +328,10 @@ class Gateway(ManagedProcess):
         request_timeout: str = "10s",
         connect_timeout: str = "2s",
         route_name: str | None = None,
+        policies: dict[str, Any] | None = None,
     ):
-        """`route_name` names the route; its identity is sealed into session ids, and without a
+        """`policies` is the route's `policies` block (cors, jwtAuth, localRateLimit, cache, plugins).
+        `route_name` names the route; its identity is sealed into session ids, and without a
         name it is the route's position, which includes the bind port. Gateways that must open
         each other's sessions while listening on different ports therefore share a route name."""
         super().__init__(name, logdir)
@@ -343,6 +353,7 @@ class Gateway(ManagedProcess):
             request_timeout=request_timeout,
             connect_timeout=connect_timeout,
             route_name=route_name,
+            policies=policies,
         )
         self.config_path = self.logdir / f"{name}.yaml"
         self.config_path.write_text(to_yaml(self.config) + "\n")
