@@ -16,6 +16,9 @@ let package = Package(
         // Test plugins (Tests/plugins/): `swift build` and `swift test` build them next to the test binary.
         .library(name: "mcpgate_test_filter", type: .dynamic, targets: ["MCPGateTestFilter"]),
         .library(name: "mcpgate_test_noop", type: .dynamic, targets: ["MCPGateTestNoop"]),
+        // Bundled policy plugins (Plugins/): the gateway loads them from next to its executable.
+        .library(name: "mcpgate_ratelimit", type: .dynamic, targets: ["RateLimitPlugin"]),
+        .library(name: "mcpgate_cache", type: .dynamic, targets: ["CachePlugin"]),
         // bench/PluginChainBench: what a chain of no-op plugins adds per request (`swift run -c release`).
         .executable(name: "PluginChainBench", targets: ["PluginChainBench"]),
     ],
@@ -53,6 +56,26 @@ let package = Package(
             dependencies: ["CMCPGate"],
             path: "Tests/plugins/noop",
             publicHeadersPath: ".",
+            linkerSettings: [.linkedLibrary("jansson")]
+        ),
+        // policies.localRateLimit (Plugins/ratelimit/README.md).
+        .target(
+            name: "RateLimitPlugin",
+            dependencies: ["CMCPGate"],
+            path: "Plugins/ratelimit",
+            exclude: ["README.md", "Makefile", "tests"],
+            publicHeadersPath: ".",
+            cSettings: [.unsafeFlags(["-fvisibility=hidden"])],
+            linkerSettings: [.linkedLibrary("jansson")]
+        ),
+        // policies.cache (Plugins/cache/README.md).
+        .target(
+            name: "CachePlugin",
+            dependencies: ["CMCPGate"],
+            path: "Plugins/cache",
+            exclude: ["README.md", "Makefile", "tests"],
+            publicHeadersPath: ".",
+            cSettings: [.unsafeFlags(["-fvisibility=hidden"])],
             linkerSettings: [.linkedLibrary("jansson")]
         ),
         .executableTarget(
