@@ -28,8 +28,10 @@ class Procs:
         self._n += 1
         return f"{prefix}{self._n}"
 
-    def upstream(self, name: str | None = None, *, json_response: bool = False, port: int | None = None) -> Upstream:
-        u = Upstream(name or self._name("up"), self.logdir, port=port, json_response=json_response)
+    def upstream(
+        self, name: str | None = None, *, json_response: bool = False, port: int | None = None, cache_hints: bool = False
+    ) -> Upstream:
+        u = Upstream(name or self._name("up"), self.logdir, port=port, json_response=json_response, cache_hints=cache_hints)
         self.started.append(u)
         return u.start()
 

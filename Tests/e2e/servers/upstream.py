@@ -1,9 +1,11 @@
 """An official MCP Python SDK (mcp==2.3.0) server used as the gateway's upstream in e2e tests.
 
-Run: python upstream.py --port P [--name N] [--json-response]
+Run: python upstream.py --port P [--name N] [--json-response] [--cache-hints]
 
 Dual-era: it answers handshake-era clients (initialize + Mcp-Session-Id) and 2026-07-28
 clients (self-contained POSTs) on the same /mcp endpoint, bound to 127.0.0.1.
+With --cache-hints its 2026-07-28 results of cacheable methods carry ttlMs 60000 (SEP-2549):
+cacheScope public for the lists and server/discover, private for resources/read.
 """
 
 import argparse
@@ -13,10 +15,24 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+import mcp_types as types
+from mcp.server.caching import CacheHint
 from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve
 
 _args: argparse.Namespace | None = None
 _calls = 0  # tool calls served by this process (count() included)
+_reads: dict[str, int] = {}  # reads of count://{key}, per key
+_registered: list[str] = []  # tools added by register_tool()
+
+# --cache-hints: what the 2026-07-28 results of cacheable methods say about their freshness.
+CACHE_HINTS = {
+    "tools/list": CacheHint(ttl_ms=60000, scope="public"),
+    "prompts/list": CacheHint(ttl_ms=60000, scope="public"),
+    "resources/list": CacheHint(ttl_ms=60000, scope="public"),
+    "resources/templates/list": CacheHint(ttl_ms=60000, scope="public"),
+    "resources/read": CacheHint(ttl_ms=60000, scope="private"),
+    "server/discover": CacheHint(ttl_ms=60000, scope="public"),
+}
 
 
 def _bump() -> int:
@@ -33,8 +49,10 @@ def _ask(ctx: Context) -> Elicit[Answer]:
     return Elicit("What is your name?", Answer)
 
 
-def build(name: str, port: int) -> MCPServer:
-    mcp = MCPServer(name, version="1.0.0", instructions=f"e2e upstream {name}")
+def build(name: str, port: int, cache_hints: bool = False) -> MCPServer:
+    mcp = MCPServer(
+        name, version="1.0.0", instructions=f"e2e upstream {name}", cache_hints=CACHE_HINTS if cache_hints else None
+    )
 
     @mcp.tool()
     def add(a: int, b: int) -> int:
@@ -113,6 +131,31 @@ def build(name: str, port: int) -> MCPServer:
         """Ask for a code review."""
         return f"Please review:\n{code}"
 
+    @mcp.resource("count://{key}")
+    def count_reads(key: str) -> str:
+        """Counts its reads per key (a cache in front of this server shows as a count that stays put)."""
+        _reads[key] = _reads.get(key, 0) + 1
+        return f"{key} read {_reads[key]} times"
+
+    @mcp.tool()
+    async def register_tool(tool_name: str, ctx: Context, notify: bool = True) -> list[str]:
+        """Adds a tool named `tool_name` (it answers its own name) and, when `notify`, announces
+        notifications/tools/list_changed: on this request's SSE stream in the handshake era, to
+        subscriptions/listen streams at 2026-07-28. Returns every tool added so far."""
+        _bump()
+
+        def added() -> str:
+            return tool_name
+
+        mcp.add_tool(added, name=tool_name, description=f"added at run time: {tool_name}")
+        _registered.append(tool_name)
+        if notify:
+            if ctx.protocol_version in (None, "2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"):
+                await ctx.session.send_notification(types.ToolListChangedNotification(), related_request_id=ctx.request_id)
+            else:
+                await ctx.notify_tools_changed()
+        return list(_registered)
+
     return mcp
 
 
@@ -121,8 +164,9 @@ def main() -> None:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--name", default="upstream")
     p.add_argument("--json-response", action="store_true", help="answer requests as application/json, not SSE")
+    p.add_argument("--cache-hints", action="store_true", help="ttlMs/cacheScope on 2026-07-28 cacheable results")
     args = p.parse_args()
-    mcp = build(args.name, args.port)
+    mcp = build(args.name, args.port, cache_hints=args.cache_hints)
     mcp.run(
         transport="streamable-http",
         host="127.0.0.1",
