@@ -64,41 +64,60 @@ extension Exchange {
             services.counters.closeStream()
             services.metrics.openStreams.decrement()
         }
-        var upstreamHeaders = UpstreamHeaders.make(
-            from: headers, forwardAuthorization: session.target.forwardAuthorization, remoteAddress: request.remoteAddress,
-            accept: UpstreamHeaders.acceptStream, contentType: false)
-        addSessionHeaders(&upstreamHeaders, upstreamSessionID: session.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion)
-        applyUpstreamEdits(to: &upstreamHeaders)
-        let relay = StreamRelay(exchange: self, target: session.target)
-        upstreamCall = services.upstream.execute(
-            UpstreamRequest(endpoint: session.endpoint, method: .GET, headers: upstreamHeaders, body: nil),
-            on: eventLoop, handler: relay)
+        let relay = StreamRelay(exchange: self, members: session.members.map(\.target.name), rewriter: route.federates ? FederationRewriter(naming: route.naming) : nil)
+        for (index, member) in session.members.enumerated() {
+            var upstreamHeaders = UpstreamHeaders.make(
+                from: headers, forwardAuthorization: member.target.forwardAuthorization, remoteAddress: request.remoteAddress,
+                accept: UpstreamHeaders.acceptStream, contentType: false)
+            addSessionHeaders(&upstreamHeaders, upstreamSessionID: member.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion)
+            applyUpstreamEdits(to: &upstreamHeaders)
+            track(services.upstream.execute(
+                UpstreamRequest(endpoint: member.endpoint, method: .GET, headers: upstreamHeaders, body: nil),
+                on: eventLoop, handler: relay.member(index)))
+        }
     }
 
     func handshakeDelete(route: RouteRuntime) {
         guard let session = openSession(route: route, idJSON: "null") else { return }
-        guard session.entry.upstreamSessionID != nil else {
-            // The upstream keeps no session: there is nothing to end there.
+        // Upstreams that keep no session have nothing to end.
+        let members = session.members.filter { $0.entry.upstreamSessionID != nil }
+        guard !members.isEmpty else {
             respond(status: .ok, headers: HTTPHeaders(), body: nil)
             return
         }
-        var upstreamHeaders = UpstreamHeaders.make(
-            from: headers, forwardAuthorization: session.target.forwardAuthorization, remoteAddress: request.remoteAddress,
-            accept: UpstreamHeaders.acceptBoth, contentType: false)
-        addSessionHeaders(&upstreamHeaders, upstreamSessionID: session.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion)
-        applyUpstreamEdits(to: &upstreamHeaders)
-        upstreamCall = services.upstream.execute(
-            UpstreamRequest(endpoint: session.endpoint, method: .DELETE, headers: upstreamHeaders, body: nil),
-            on: eventLoop, handler: DeleteRelay(exchange: self, target: session.target))
+        let relay = DeleteRelay(exchange: self, targets: members.map(\.target.name))
+        for (index, member) in members.enumerated() {
+            var upstreamHeaders = UpstreamHeaders.make(
+                from: headers, forwardAuthorization: member.target.forwardAuthorization, remoteAddress: request.remoteAddress,
+                accept: UpstreamHeaders.acceptBoth, contentType: false)
+            addSessionHeaders(&upstreamHeaders, upstreamSessionID: member.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion)
+            applyUpstreamEdits(to: &upstreamHeaders)
+            track(services.upstream.execute(
+                UpstreamRequest(endpoint: member.endpoint, method: .DELETE, headers: upstreamHeaders, body: nil),
+                on: eventLoop, handler: relay.member(index)))
+        }
     }
 
     // MARK: Sessions
 
-    struct OpenedSession {
-        var state: SessionState
+    /// One target of an opened session: its pinned replica and upstream session id.
+    struct SessionMember {
         var entry: SessionState.Entry
         var target: TargetPool
         var endpoint: ResolvedEndpoint
+    }
+
+    struct OpenedSession {
+        var state: SessionState
+        /// In the order of the session's entries (targets down at initialize under failOpen are absent).
+        var members: [SessionMember]
+
+        /// The only member of a single-target session.
+        var entry: SessionState.Entry { members[0].entry }
+        var target: TargetPool { members[0].target }
+        var endpoint: ResolvedEndpoint { members[0].endpoint }
+
+        func member(_ target: String) -> SessionMember? { members.first { $0.target.name == target } }
     }
 
     /// Opens the request's sealed session id, or answers 400 (absent) / 404 (anything wrong with it).
@@ -124,15 +143,21 @@ extension Exchange {
             fail(.sessionNotFound, idJSON: idJSON)
             return nil
         }
-        guard let target = route.targets.first, let entry = state.entries.first(where: { $0.target == target.name }),
-            let endpoint = target.endpoint(pinned: entry.endpoint)
-        else {
-            // The pinned target or replica is no longer configured: its upstream session is gone.
-            services.metrics.sessionsRejected.increment()
+        var members: [SessionMember] = []
+        for entry in state.entries {
+            guard let target = route.target(named: entry.target), let endpoint = target.endpoint(pinned: entry.endpoint) else {
+                // The pinned target or replica is no longer configured: its upstream session is gone.
+                services.metrics.sessionsRejected.increment()
+                fail(.sessionNotFound, idJSON: idJSON)
+                return nil
+            }
+            members.append(SessionMember(entry: entry, target: target, endpoint: endpoint))
+        }
+        guard !members.isEmpty else {
             fail(.sessionNotFound, idJSON: idJSON)
             return nil
         }
-        return OpenedSession(state: state, entry: entry, target: target, endpoint: endpoint)
+        return OpenedSession(state: state, members: members)
     }
 
     func addSessionHeaders(_ headers: inout HTTPHeaders, upstreamSessionID: String?, protocolVersion: String?) {

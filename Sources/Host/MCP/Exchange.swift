@@ -25,8 +25,24 @@ final class Exchange {
     var clientMessage: RPCMessage?
     /// The verified principal of the caller, as the auth filter set it (`mcpgate.principal`).
     var principal: String?
-    /// The upstream request in flight, cancelled when the client goes away.
-    var upstreamCall: UpstreamCall?
+    /// The upstream requests in flight, cancelled when the client goes away.
+    private(set) var upstreamCalls: [UpstreamCall] = []
+
+    /// The one upstream request of a relayed exchange.
+    var upstreamCall: UpstreamCall? {
+        get { upstreamCalls.first }
+        set { upstreamCalls = newValue.map { [$0] } ?? [] }
+    }
+
+    /// Adds an upstream request (of a fan-out) to those cancelled when the client goes away.
+    func track(_ call: UpstreamCall) {
+        upstreamCalls.append(call)
+    }
+
+    /// Stops every upstream request of this exchange.
+    func cancelUpstream() {
+        for call in upstreamCalls { call.cancel() }
+    }
     /// Set once the client disconnected.
     private(set) var clientGone = false
     var era: Era = .handshake
@@ -110,8 +126,8 @@ final class Exchange {
     /// The client closed its connection: stop the upstream work done for it.
     func clientDisconnected() {
         clientGone = true
-        upstreamCall?.cancel()
-        upstreamCall = nil
+        cancelUpstream()
+        upstreamCalls = []
         finish(disconnected: true)
     }
 

@@ -63,4 +63,17 @@ struct RouteRuntime: Sendable {
     var origins: OriginPolicy
     /// The route's filter chain; nil when it has no policy (nothing runs per request then).
     var chain: FilterChain?
+    /// How target names prefix what the targets offer.
+    var naming: TargetNaming
+    var failureMode: FailureMode
+
+    /// Whether requests need the federation paths (several targets, or prefixed names); a single
+    /// unprefixed target is relayed byte for byte.
+    var federates: Bool { targets.count > 1 || naming.prefixed }
+
+    var targetNames: [String] { targets.map(\.name) }
+
+    func target(named name: String) -> TargetPool? {
+        targets.first { $0.name == name }
+    }
 }

@@ -9,6 +9,8 @@ final class GatewayRuntime: Sendable {
     let config: GatewayConfig
     let sessionCodec: SessionCodec
     let requestStates: RequestStateCodec
+    /// Seals federated pagination cursors.
+    let cursorSealer: Sealer
     /// Route tables by bind port.
     let routeTables: [Int: RouteTable]
     let limits: Limits
@@ -18,6 +20,7 @@ final class GatewayRuntime: Sendable {
         self.config = config
         self.sessionCodec = SessionCodec(keyring: keyring)
         self.requestStates = RequestStateCodec(keyring: keyring)
+        self.cursorSealer = Sealer(keyring: keyring, purpose: .cursor)
         self.limits = config.limits
         self.sessionTTLSeconds = UInt64(max(1, config.session.ttl.components.seconds))
         var tables: [Int: RouteTable] = [:]
@@ -29,14 +32,12 @@ final class GatewayRuntime: Sendable {
                     for target in route.backend.targets {
                         pools.append(try TargetPool(target: target))
                     }
-                    if pools.count > 1 {
-                        throw RuntimeBuildError(
-                            "route \(route.identity): \(pools.count) targets on one route need federation, which this build does not serve yet; give each target its own route")
-                    }
                     let origins = OriginPolicy(corsAllowOrigins: Self.allowOrigins(route.policies.cors))
                     let runtime = RouteRuntime(
                         identity: route.identity, sealContext: Array(route.identity.utf8), targets: pools, origins: origins,
-                        chain: try PolicyChains.build(for: route, services: pluginServices))
+                        chain: try PolicyChains.build(for: route, services: pluginServices),
+                        naming: TargetNaming(mode: route.backend.prefixMode, targetCount: pools.count),
+                        failureMode: route.backend.failureMode)
                     entries.append(RouteTable.Entry(hostname: listener.hostname, pathMatches: route.pathMatches, route: runtime))
                 }
             }
