@@ -19,6 +19,8 @@ let package = Package(
         // Bundled policy plugins (Plugins/): the gateway loads them from next to its executable.
         .library(name: "mcpgate_ratelimit", type: .dynamic, targets: ["RateLimitPlugin"]),
         .library(name: "mcpgate_cache", type: .dynamic, targets: ["CachePlugin"]),
+        .library(name: "mcpgate_cors", type: .dynamic, targets: ["CORSPlugin"]),
+        .library(name: "mcpgate_jwt", type: .dynamic, targets: ["JWTPlugin"]),
         // bench/PluginChainBench: what a chain of no-op plugins adds per request (`swift run -c release`).
         .executable(name: "PluginChainBench", targets: ["PluginChainBench"]),
     ],
@@ -77,6 +79,27 @@ let package = Package(
             publicHeadersPath: ".",
             cSettings: [.unsafeFlags(["-fvisibility=hidden"])],
             linkerSettings: [.linkedLibrary("jansson")]
+        ),
+        // policies.cors (Plugins/cors/README.md).
+        .target(
+            name: "CORSPlugin",
+            dependencies: ["CMCPGate"],
+            path: "Plugins/cors",
+            exclude: ["README.md", "Makefile", "tests"],
+            publicHeadersPath: ".",
+            cSettings: [.unsafeFlags(["-fvisibility=hidden"])],
+            linkerSettings: [.linkedLibrary("jansson")]
+        ),
+        // policies.jwtAuth (Plugins/jwt/README.md): OpenSSL 3 (libssl-dev) for signatures and the JWKS fetcher.
+        .target(
+            name: "JWTPlugin",
+            dependencies: ["CMCPGate"],
+            path: "Plugins/jwt",
+            exclude: ["README.md", "Makefile", "tests", "fuzz"],
+            publicHeadersPath: ".",
+            cSettings: [.unsafeFlags(["-fvisibility=hidden"])],
+            linkerSettings: [.linkedLibrary("jansson"), .linkedLibrary("ssl"), .linkedLibrary("crypto"),
+                             .linkedLibrary("pthread")]
         ),
         .executableTarget(
             name: "PluginChainBench",
