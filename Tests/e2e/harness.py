@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import json
 import os
 import re
@@ -84,16 +85,26 @@ class ManagedProcess:
         log = open(self.log_path, "ab")
         log.write(f"\n=== start {time.strftime('%H:%M:%S')}: {' '.join(argv)}\n".encode())
         log.flush()
-        self.proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=str(self.logdir),
-            start_new_session=True,
-        )
-        log.close()
+        deadline = time.monotonic() + 60
+        try:
+            while True:
+                try:
+                    self.proc = subprocess.Popen(
+                        argv,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                        cwd=str(self.logdir),
+                        start_new_session=True,
+                    )
+                    break
+                except OSError as e:  # ETXTBSY: the binary is being relinked by a concurrent build
+                    if e.errno != errno.ETXTBSY or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+        finally:
+            log.close()
         if self not in LIVE:
             LIVE.append(self)
 
