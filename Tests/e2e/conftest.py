@@ -29,9 +29,9 @@ class Procs:
         return f"{prefix}{self._n}"
 
     def upstream(
-        self, name: str | None = None, *, json_response: bool = False, port: int | None = None, cache_hints: bool = False
+        self, name: str | None = None, *, json_response: bool = False, port: int | None = None, cache_tests: bool = False
     ) -> Upstream:
-        u = Upstream(name or self._name("up"), self.logdir, port=port, json_response=json_response, cache_hints=cache_hints)
+        u = Upstream(name or self._name("up"), self.logdir, port=port, json_response=json_response, cache_tests=cache_tests)
         self.started.append(u)
         return u.start()
 

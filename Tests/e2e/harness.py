@@ -162,12 +162,12 @@ class Upstream(ManagedProcess):
     kind = "upstream"
 
     def __init__(
-        self, name: str, logdir: Path, port: int | None = None, json_response: bool = False, cache_hints: bool = False
+        self, name: str, logdir: Path, port: int | None = None, json_response: bool = False, cache_tests: bool = False
     ):
         super().__init__(name, logdir)
         self.port = port or free_port()
         self.json_response = json_response
-        self.cache_hints = cache_hints
+        self.cache_tests = cache_tests
 
     @property
     def url(self) -> str:
@@ -177,8 +177,8 @@ class Upstream(ManagedProcess):
         argv = [sys.executable, str(UPSTREAM_SCRIPT), "--port", str(self.port), "--name", self.name]
         if self.json_response:
             argv.append("--json-response")
-        if self.cache_hints:
-            argv.append("--cache-hints")
+        if self.cache_tests:
+            argv.append("--cache-tests")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._spawn(argv, env)
         return self

@@ -1,7 +1,7 @@
 """`policies.cache` (the bundled cache plugin, Plugins/cache) on the live gateway, in front of the
 official-SDK upstream, in both eras.
 
-The upstream runs with --cache-hints: its 2026-07-28 results carry ttlMs 60000, public for lists,
+The upstream runs with --cache-tests: its 2026-07-28 results carry ttlMs 60000, public for lists,
 private for resources/read. Handshake-era results carry no hints and get the configured `ttl`.
 Its resource `count://{key}` answers "<key> read <n> times", so a cache in front of it shows as a
 count that stays put. Its tool `register_tool` adds a tool and announces tools/list_changed: on the
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture(scope="module")
 def upstream(mprocs):
-    return mprocs.upstream("cache-up", cache_hints=True)
+    return mprocs.upstream("cache-up", cache_tests=True)
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,13 @@
 """An official MCP Python SDK (mcp==2.3.0) server used as the gateway's upstream in e2e tests.
 
-Run: python upstream.py --port P [--name N] [--json-response] [--cache-hints]
+Run: python upstream.py --port P [--name N] [--json-response] [--cache-tests]
 
 Dual-era: it answers handshake-era clients (initialize + Mcp-Session-Id) and 2026-07-28
 clients (self-contained POSTs) on the same /mcp endpoint, bound to 127.0.0.1.
-With --cache-hints its 2026-07-28 results of cacheable methods carry ttlMs 60000 (SEP-2549):
-cacheScope public for the lists and server/discover, private for resources/read.
+--cache-tests adds what the cache policy tests need, and nothing else sees: 2026-07-28 results of
+cacheable methods carry ttlMs 60000 (SEP-2549), cacheScope public for the lists and server/discover,
+private for resources/read; the resource template count://{key}, which counts its reads per key; and
+the tool register_tool, which adds a tool and announces tools/list_changed.
 """
 
 import argparse
@@ -24,7 +26,7 @@ _calls = 0  # tool calls served by this process (count() included)
 _reads: dict[str, int] = {}  # reads of count://{key}, per key
 _registered: list[str] = []  # tools added by register_tool()
 
-# --cache-hints: what the 2026-07-28 results of cacheable methods say about their freshness.
+# --cache-tests: what the 2026-07-28 results of cacheable methods say about their freshness.
 CACHE_HINTS = {
     "tools/list": CacheHint(ttl_ms=60000, scope="public"),
     "prompts/list": CacheHint(ttl_ms=60000, scope="public"),
@@ -49,9 +51,9 @@ def _ask(ctx: Context) -> Elicit[Answer]:
     return Elicit("What is your name?", Answer)
 
 
-def build(name: str, port: int, cache_hints: bool = False) -> MCPServer:
+def build(name: str, port: int, cache_tests: bool = False) -> MCPServer:
     mcp = MCPServer(
-        name, version="1.0.0", instructions=f"e2e upstream {name}", cache_hints=CACHE_HINTS if cache_hints else None
+        name, version="1.0.0", instructions=f"e2e upstream {name}", cache_hints=CACHE_HINTS if cache_tests else None
     )
 
     @mcp.tool()
@@ -131,6 +133,14 @@ def build(name: str, port: int, cache_hints: bool = False) -> MCPServer:
         """Ask for a code review."""
         return f"Please review:\n{code}"
 
+    if cache_tests:
+        add_cache_test_fixtures(mcp)
+    return mcp
+
+
+def add_cache_test_fixtures(mcp: MCPServer) -> None:
+    """count://{key} and register_tool (--cache-tests)."""
+
     @mcp.resource("count://{key}")
     def count_reads(key: str) -> str:
         """Counts its reads per key (a cache in front of this server shows as a count that stays put)."""
@@ -156,17 +166,17 @@ def build(name: str, port: int, cache_hints: bool = False) -> MCPServer:
                 await ctx.notify_tools_changed()
         return list(_registered)
 
-    return mcp
-
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--name", default="upstream")
     p.add_argument("--json-response", action="store_true", help="answer requests as application/json, not SSE")
-    p.add_argument("--cache-hints", action="store_true", help="ttlMs/cacheScope on 2026-07-28 cacheable results")
+    p.add_argument(
+        "--cache-tests", action="store_true", help="cache hints, count://{key} and register_tool for the cache tests"
+    )
     args = p.parse_args()
-    mcp = build(args.name, args.port, cache_hints=args.cache_hints)
+    mcp = build(args.name, args.port, cache_tests=args.cache_tests)
     mcp.run(
         transport="streamable-http",
         host="127.0.0.1",
