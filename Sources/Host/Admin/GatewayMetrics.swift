@@ -7,6 +7,7 @@ final class GatewayMetrics: Sendable {
     let sessionsRejected: Counter
     let upstreamFailures: Counter
     let openStreams: Gauge
+    let federationCollisions: Counter
     /// Indexed by `era * 3 + status class` (2xx, 4xx, 5xx).
     private let responses: [Counter]
 
@@ -21,6 +22,8 @@ final class GatewayMetrics: Sendable {
         upstreamFailures = registry.makeCounter(
             descriptor: name("upstream_failures", "total", "Upstream requests that failed (unreachable, timeout, not MCP)"))
         openStreams = registry.makeGauge(descriptor: name("open", "streams", "Client SSE streams open now"))
+        federationCollisions = registry.makeCounter(
+            descriptor: name("federation_collisions", "total", "List items dropped because another target already offers the same name"))
         var responses: [Counter] = []
         for era in [Era.handshake, .modern] {
             for status in ["2xx", "4xx", "5xx"] {

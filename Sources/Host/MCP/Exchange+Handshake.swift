@@ -18,12 +18,20 @@ extension Exchange {
                 fail(.invalidRequest("initialize must be a request"))
                 return
             }
-            initialize(message, route: route)
+            if route.federates {
+                federatedInitialize(message, route: route)
+            } else {
+                initialize(message, route: route)
+            }
             return
         }
         guard let session = openSession(route: route, idJSON: message.idJSON) else { return }
         if let version = headers.first(name: "mcp-protocol-version"), version != session.state.protocolVersion {
             fail(.invalidRequest("Bad Request: MCP-Protocol-Version \(version) does not match the negotiated \(session.state.protocolVersion)"), idJSON: message.idJSON)
+            return
+        }
+        if route.federates {
+            federatedHandshakePost(message, session: session, route: route)
             return
         }
         let purpose: MessageRelay.Purpose = message.kind == .request ? .request : .accepted
@@ -176,16 +184,19 @@ extension Exchange {
         upstreamSessionID: String?,
         protocolVersion: String?,
         purpose: MessageRelay.Purpose,
-        inspect: ((RPCMessage) -> [UInt8]?)?
+        inspect: ((RPCMessage) -> [UInt8]?)?,
+        rewriteEvent: ((RPCMessage) -> Bool)? = nil,
+        headerOverrides: [(String, String)] = []
     ) {
         var upstreamHeaders = UpstreamHeaders.make(
             from: headers, forwardAuthorization: target.forwardAuthorization, remoteAddress: request.remoteAddress,
             accept: UpstreamHeaders.acceptBoth, contentType: true)
         addSessionHeaders(&upstreamHeaders, upstreamSessionID: upstreamSessionID, protocolVersion: protocolVersion)
+        for (name, value) in headerOverrides { upstreamHeaders.replaceOrAdd(name: name, value: value) }
         applyUpstreamEdits(to: &upstreamHeaders)
         let relay = MessageRelay(
             exchange: self, purpose: purpose, requestIDJSON: message.idJSON, target: target,
-            sentSessionID: upstreamSessionID != nil, inspect: inspect)
+            sentSessionID: upstreamSessionID != nil, inspect: inspect, rewriteEvent: rewriteEvent)
         upstreamCall = services.upstream.execute(
             UpstreamRequest(endpoint: endpoint, method: .POST, headers: upstreamHeaders, body: body ?? request.body),
             on: eventLoop, handler: relay)

@@ -24,17 +24,53 @@ extension Exchange {
         case .request:
             break
         }
-        guard let target = route.targets.first else {
-            fail(.upstream(.badGateway, target: "", "The route has no target"), idJSON: message.idJSON)
-            return
-        }
-        let toolHeaders = message.method == "tools/call" ? message.targetName.flatMap { services.toolHeaders.headers(target: target.name, tool: $0) } : nil
-        if let error = ModernRequestValidator.validate(message, headers: headers, toolHeaders: toolHeaders) {
-            fail(error, idJSON: message.idJSON)
-            return
+        var target: TargetPool
+        var resolved: ResolvedTarget?
+        if route.federates {
+            if let error = ModernRequestValidator.validate(message, headers: headers, toolHeaders: nil) {
+                fail(error, idJSON: message.idJSON)
+                return
+            }
+            let version = headers.first(name: "mcp-protocol-version")
+            switch message.method ?? "" {
+            case "server/discover":
+                federatedDiscover(message, route: route)
+                return
+            case let method where FederationRewriter.listShape(of: method) != nil:
+                let members = route.targets.map { FanOutCall(target: $0, endpoint: $0.pick(), upstreamSessionID: nil, protocolVersion: version, body: request.body) }
+                federatedList(message, route: route, members: members)
+                return
+            case "subscriptions/listen":
+                failRPC(-32601, "Method not found: subscriptions/listen is not served on federated routes yet", message: message)
+                return
+            default:
+                guard let found = resolveTarget(message, route: route), let owner = route.target(named: found.target) else { return }
+                resolved = found
+                target = owner
+            }
+            if message.method == "tools/call", let tool = resolved?.toolName, let known = services.toolHeaders.headers(target: target.name, tool: tool) {
+                let arguments = message.params?["arguments"]
+                for param in known {
+                    if let failure = param.check(arguments: arguments, headers: headers) {
+                        fail(.headerMismatch(failure), idJSON: message.idJSON)
+                        return
+                    }
+                }
+            }
+        } else {
+            guard let only = route.targets.first else {
+                fail(.upstream(.badGateway, target: "", "The route has no target"), idJSON: message.idJSON)
+                return
+            }
+            target = only
+            let toolHeaders = message.method == "tools/call" ? message.targetName.flatMap { services.toolHeaders.headers(target: only.name, tool: $0) } : nil
+            if let error = ModernRequestValidator.validate(message, headers: headers, toolHeaders: toolHeaders) {
+                fail(error, idJSON: message.idJSON)
+                return
+            }
         }
         var endpoint = target.pick()
-        var body: ByteBuffer?
+        var upstreamState: String?
         if let state = message.params?["requestState"]?.string {
             do throws(RequestStateCodec.OpenError) {
                 let opened = try runtime.requestStates.open(state, route: route.sealContext, now: nowSeconds)
@@ -42,8 +78,7 @@ extension Exchange {
                     let pinned = target.endpoint(pinned: opened.endpoint)
                 else { throw RequestStateCodec.OpenError.invalid }
                 endpoint = pinned
-                message.params?.set("requestState", string: opened.upstreamState)
-                body = allocator.buffer(bytes: message.document.serialized())
+                upstreamState = opened.upstreamState
             } catch .notOurs {
                 // The upstream's own state (not sealed by this gateway): forwarded unchanged.
             } catch {
@@ -57,23 +92,35 @@ extension Exchange {
         let sealContext = route.sealContext
         let pinnedURL = endpoint.endpoint.url
         let principalDigest = principal.map(PrincipalDigest.init(principal:))
-        let inspect: (RPCMessage) -> [UInt8]? = { [weak self] response in
-            guard let self, response.kind == .result, let result = response.result else { return nil }
+        let owner = target
+        /// Seals an `input_required` result's state (in place); true when it did.
+        let wrapState: (RPCMessage) -> Bool = { [weak self] response in
+            guard let self, response.kind == .result, let result = response.result else { return false }
             if method == "tools/list" {
-                self.learnToolHeaders(from: response, target: target)
-                return nil
+                self.learnToolHeaders(from: response, target: owner)
+                return false
             }
-            guard result["resultType"]?.string == "input_required", let upstreamState = result["requestState"]?.string else { return nil }
+            guard result["resultType"]?.string == "input_required", let upstreamState = result["requestState"]?.string else { return false }
             let sealed = self.runtime.requestStates.seal(
                 RequestStateCodec.State(
-                    target: target.name, endpoint: pinnedURL, principal: principalDigest,
+                    target: owner.name, endpoint: pinnedURL, principal: principalDigest,
                     expiresAt: self.nowSeconds + RequestStateCodec.lifetimeSeconds, upstreamState: upstreamState),
                 route: sealContext)
             result.set("requestState", string: sealed)
-            return response.document.serialized()
+            return true
+        }
+        let restoreState: (JSONValueRef) -> Void = { root in
+            if let upstreamState { root["params"]?.set("requestState", string: upstreamState) }
+        }
+        if let resolved {
+            routedCall(
+                message, resolved: resolved, route: route, target: target, endpoint: endpoint, upstreamSessionID: nil,
+                protocolVersion: headers.first(name: "mcp-protocol-version"), extraEdit: restoreState, inspect: { _ = wrapState($0) })
+            return
         }
         send(
-            message: message, body: body, target: target, endpoint: endpoint, upstreamSessionID: nil,
-            protocolVersion: headers.first(name: "mcp-protocol-version"), purpose: .request, inspect: inspect)
+            message: message, body: upstreamState == nil ? nil : upstreamBody(message, edit: restoreState), target: target, endpoint: endpoint,
+            upstreamSessionID: nil, protocolVersion: headers.first(name: "mcp-protocol-version"), purpose: .request,
+            inspect: { wrapState($0) ? $0.document.serialized() : nil })
     }
 }

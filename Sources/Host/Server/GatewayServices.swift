@@ -6,6 +6,7 @@ import PluginAPI
 final class GatewayServices: Sendable {
     let upstream: UpstreamClient
     let toolHeaders = ToolHeaderRegistry()
+    let federationNames = FederationNames()
     let counters = GatewayCounters()
     let metrics: GatewayMetrics
     /// What plugins reach through the host table: KV store, metrics, clocks, logs. One per process, so KV

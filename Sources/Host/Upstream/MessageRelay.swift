@@ -42,13 +42,19 @@ final class MessageRelay: UpstreamResponseHandler {
     private let sentSessionID: Bool
     /// Rewrites a final result before it reaches the client (nil: unchanged).
     private let inspect: ((RPCMessage) -> [UInt8]?)?
+    /// Rewrites other server-to-client messages in place (federated names, server-request ids); true when changed.
+    private let rewriteEvent: ((RPCMessage) -> Bool)?
     private var mode = Mode.awaitingHead
     private var upstreamSessionID: String?
     private var sawResponse = false
     private var sawEventIDs = false
     private var holdsStreamSlot = false
 
-    init(exchange: Exchange, purpose: Purpose, requestIDJSON: String, target: TargetPool, sentSessionID: Bool, inspect: ((RPCMessage) -> [UInt8]?)?) {
+    init(
+        exchange: Exchange, purpose: Purpose, requestIDJSON: String, target: TargetPool, sentSessionID: Bool,
+        inspect: ((RPCMessage) -> [UInt8]?)?, rewriteEvent: ((RPCMessage) -> Bool)? = nil
+    ) {
+        self.rewriteEvent = rewriteEvent
         self.exchange = exchange
         self.purpose = purpose
         self.requestIDJSON = requestIDJSON
@@ -210,7 +216,11 @@ final class MessageRelay: UpstreamResponseHandler {
             let message = data.withUnsafeReadableBytes { RPCMessage.parse($0) }
             guard case .success(let message) = message, message.kind == .result || message.kind == .error, message.idJSON == requestIDJSON else {
                 let parsed = try? message.get()
-                if exchange.filterEvent(event, message: parsed) {
+                guard exchange.filterEvent(event, message: parsed) else { continue }
+                if let parsed, let rewriteEvent, rewriteEvent(parsed) {
+                    var encoded = SSEEvent.encode(data: parsed.document.serialized(), eventType: event.eventType ?? "message", id: event.id, allocator: exchange.allocator)
+                    out.writeBuffer(&encoded)
+                } else {
                     var raw = event.raw
                     out.writeBuffer(&raw)
                 }
