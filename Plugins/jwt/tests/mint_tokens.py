@@ -170,9 +170,9 @@ def rejected(name: str, token: str | None, description: str, status: int = 401, 
     return {"name": name, "token": token, "expect": "reject", "status": status, "error": error, "description": description}
 
 
-def core_cases(k: Keys, now: int) -> list[dict[str, Any]]:
+def core_cases(k: Keys, now: int, leeway: int = LEEWAY) -> list[dict[str, Any]]:
     """Every algorithm accepted, and every rejection, for a config with issuer ISSUER, audiences
-    [AUDIENCE], leeway LEEWAY, and jwks.json."""
+    [AUDIENCE], `leeway` seconds of leeway, and jwks.json."""
     c = claims(now)
     out: list[dict[str, Any]] = []
     for kid, alg, attr in ALGORITHMS:
@@ -180,8 +180,8 @@ def core_cases(k: Keys, now: int) -> list[dict[str, Any]]:
     out.append(ok("RS256 without kid (every RSA key is tried)", sign(k, None, "RS256", "rsa", c)))
     out.append(ok("ES256 without kid", sign(k, None, "ES256", "ec256", claims(now, sub="bob")), principal="bob"))
     out.append(ok("aud as a list containing ours", sign(k, "rsa", "RS256", "rsa", claims(now, aud=["other", AUDIENCE]))))
-    out.append(ok("expired 10 s ago, within the leeway", sign(k, "rsa", "RS256", "rsa", claims(now, exp=now - 10))))
-    out.append(ok("nbf 10 s ahead, within the leeway", sign(k, "ec256", "ES256", "ec256", claims(now, nbf=now + 10))))
+    out.append(ok("expired, within the leeway", sign(k, "rsa", "RS256", "rsa", claims(now, exp=now - leeway // 3))))
+    out.append(ok("nbf ahead, within the leeway", sign(k, "ec256", "ES256", "ec256", claims(now, nbf=now + leeway // 3))))
     out.append(ok("no nbf and no iat", sign(k, "ed25519", "EdDSA", "ed25519", claims(now, nbf=None, iat=None))))
     out.append(ok("exp as a fraction", sign(k, "hs", "HS256", "hmac", claims(now, exp=now + 100.5))))
 
@@ -230,9 +230,9 @@ def core_cases(k: Keys, now: int) -> list[dict[str, Any]]:
 
     # time
     out.append(rejected("expired", sign(k, "rsa", "RS256", "rsa", claims(now, exp=now - 3600)), "token expired"))
-    out.append(rejected("expired just past the leeway", sign(k, "hs", "HS256", "hmac", claims(now, exp=now - LEEWAY - 1)), "token expired"))
-    out.append(rejected("not yet valid (nbf)", sign(k, "ec384", "ES384", "ec384", claims(now, nbf=now + 3600)), "not yet valid"))
-    out.append(rejected("issued in the future (iat)", sign(k, "ed448", "EdDSA", "ed448", claims(now, iat=now + 3600)), "issued in the future"))
+    out.append(rejected("expired just past the leeway", sign(k, "hs", "HS256", "hmac", claims(now, exp=now - leeway - 1)), "token expired"))
+    out.append(rejected("not yet valid (nbf)", sign(k, "ec384", "ES384", "ec384", claims(now, nbf=now + leeway + 3600)), "not yet valid"))
+    out.append(rejected("issued in the future (iat)", sign(k, "ed448", "EdDSA", "ed448", claims(now, iat=now + leeway + 3600)), "issued in the future"))
     out.append(rejected("no exp (required by default)", sign(k, "rsa", "PS384", "rsa", claims(now, exp=None)), "required claim is missing"))
     out.append(rejected("exp is a string", hs256_raw(k.hmac, {"alg": "HS256", "kid": "hs"}, claims(now, exp="tomorrow")), "malformed claim"))
 
