@@ -11,9 +11,11 @@
 #include "mcpgate_testhost.h"
 
 static int failures;
+static int checks;
 
 #define CHECK(cond)                                                                                      \
     do {                                                                                                 \
+        checks++;                                                                                        \
         if (!(cond)) {                                                                                   \
             fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                     \
             failures++;                                                                                  \
@@ -23,6 +25,7 @@ static int failures;
 #define CHECK_STR(got, want)                                                                             \
     do {                                                                                                 \
         const char *got_ = (got);                                                                        \
+        checks++;                                                                                        \
         if (got_ == NULL || strcmp(got_, (want)) != 0) {                                                 \
             fprintf(stderr, "%s:%d: got \"%s\", want \"%s\"\n", __FILE__, __LINE__, got_ ? got_ : "(null)", \
                     (want));                                                                             \
@@ -33,6 +36,7 @@ static int failures;
 #define CHECK_METRIC(th, name, want)                                                                     \
     do {                                                                                                 \
         double got_ = mcpgate_testhost_metric((th), (name));                                             \
+        checks++;                                                                                        \
         if (got_ != (want)) {                                                                            \
             fprintf(stderr, "%s:%d: metric %s is %g, want %g\n", __FILE__, __LINE__, (name), got_,        \
                     (double)(want));                                                                     \
@@ -465,6 +469,6 @@ int main(void) {
     test_lost_generation();
     test_byte_cap_eviction();
     test_batch();
-    printf("%s\n", failures == 0 ? "cache_test: all checks passed" : "cache_test: FAILED");
+    printf("cache_test: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }

@@ -6,9 +6,11 @@
 #include "mcpgate_testhost.h"
 
 static int failures;
+static int checks;
 
 #define CHECK(cond)                                                                                      \
     do {                                                                                                 \
+        checks++;                                                                                        \
         if (!(cond)) {                                                                                   \
             fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                     \
             failures++;                                                                                  \
@@ -18,6 +20,7 @@ static int failures;
 #define CHECK_STR(got, want)                                                                             \
     do {                                                                                                 \
         const char *got_ = (got);                                                                        \
+        checks++;                                                                                        \
         if (got_ == NULL || strcmp(got_, (want)) != 0) {                                                 \
             fprintf(stderr, "%s:%d: got \"%s\", want \"%s\"\n", __FILE__, __LINE__, got_ ? got_ : "(null)", \
                     (want));                                                                             \
@@ -425,6 +428,6 @@ int main(void) {
     test_draft_headers();
     test_store_failure();
     test_single_mapping();
-    printf("%s\n", failures == 0 ? "ratelimit_test: all checks passed" : "ratelimit_test: FAILED");
+    printf("ratelimit_test: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }
