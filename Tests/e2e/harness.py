@@ -299,6 +299,8 @@ def gateway_config(
     connect_timeout: str = "2s",
     route_name: str | None = None,
     policies: dict[str, Any] | None = None,
+    failure_mode: str | None = None,
+    prefix_mode: str | None = None,
 ) -> dict[str, Any]:
     tgts = []
     for name, urls in targets.items():
@@ -307,7 +309,12 @@ def gateway_config(
     route: dict[str, Any] = {"name": route_name} if route_name else {}
     if policies:
         route["policies"] = policies
-    route["backends"] = [{"mcp": {"targets": tgts}}]
+    backend: dict[str, Any] = {"targets": tgts}
+    if failure_mode:
+        backend["failureMode"] = failure_mode
+    if prefix_mode:
+        backend["prefixMode"] = prefix_mode
+    route["backends"] = [{"mcp": backend}]
     return {
         "config": {
             "session": {"keys": list(keys), "ttl": ttl},
@@ -345,6 +352,8 @@ class Gateway(ManagedProcess):
         connect_timeout: str = "2s",
         route_name: str | None = None,
         policies: dict[str, Any] | None = None,
+        failure_mode: str | None = None,
+        prefix_mode: str | None = None,
     ):
         """`policies` is the route's `policies` block (cors, jwtAuth, localRateLimit, cache, plugins).
         `route_name` names the route; its identity is sealed into session ids, and without a
@@ -370,6 +379,8 @@ class Gateway(ManagedProcess):
             connect_timeout=connect_timeout,
             route_name=route_name,
             policies=policies,
+            failure_mode=failure_mode,
+            prefix_mode=prefix_mode,
         )
         self.config_path = self.logdir / f"{name}.yaml"
         self.config_path.write_text(to_yaml(self.config) + "\n")

@@ -1,0 +1,196 @@
+"""Federation (issue 7): three official Python SDK servers behind one gateway endpoint, one of them paginating
+its tools list two at a time, driven by the official SDK client in both eras.
+
+Every tool of every server is listed exactly once under its `{target}_{name}`, is callable, and its progress
+and elicitation work through the gateway; resources and prompts are prefixed and routed; a target killed
+mid-session is skipped (failOpen) or reported (failClosed), and once it is back the client is told to
+re-initialize (its upstream session is gone) and then everything works again.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import mcp_types as types
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+import harness
+from harness import RawSession, Upstream, expect_error, rpc
+
+pytestmark = pytest.mark.timeout(120)
+
+TOOLS = {"add", "slow", "greet", "ask_name_legacy", "whoami", "replica", "count", "weather"}
+TARGETS = ("alpha", "beta", "gamma")
+PAGED = Path(__file__).resolve().parent / "servers" / "paged.py"
+
+
+class PagedUpstream(Upstream):
+    """upstream.py with tools/list paginated two tools per page (servers/paged.py)."""
+
+    def spawn(self) -> PagedUpstream:
+        self._spawn([sys.executable, str(PAGED), "--port", str(self.port), "--name", self.name, "--page-size", "2"])
+        return self
+
+
+@pytest.fixture(scope="module")
+def servers(mprocs) -> dict[str, Upstream]:
+    paged = PagedUpstream("beta", mprocs.logdir)
+    mprocs.started.append(paged)
+    paged.spawn()
+    alpha = mprocs.upstream("alpha")
+    gamma = mprocs.upstream("gamma")
+    return {"alpha": alpha, "beta": paged.wait_ready(), "gamma": gamma}
+
+
+@pytest.fixture(scope="module")
+def gateway(mprocs, servers):
+    return mprocs.gateway({name: [servers[name].url] for name in TARGETS})
+
+
+async def on_elicit(ctx: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    return types.ElicitResult(action="accept", content={"name": "federated"})
+
+
+async def all_tools(client: Client) -> list[str]:
+    names: list[str] = []
+    cursor = None
+    for _ in range(20):
+        page = await client.list_tools(cursor=cursor)
+        names += [tool.name for tool in page.tools]
+        cursor = page.next_cursor
+        if not cursor:
+            return names
+    raise AssertionError("pagination did not end")
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_every_tool_of_every_server_is_listed_once_and_callable(gateway, mode):
+    anyio.run(_every_tool_scenario, gateway.url, mode)
+
+
+async def _every_tool_scenario(url: str, mode: str) -> None:
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    async with Client(streamable_http_client(url), mode=mode, elicitation_callback=on_elicit) as client:
+        names = await all_tools(client)
+        assert len(names) == len(set(names)), f"listed twice: {sorted(names)}"
+        assert set(names) == {f"{target}_{tool}" for target in TARGETS for tool in TOOLS}
+        for target in TARGETS:
+            added = await client.call_tool(f"{target}_add", {"a": 2, "b": 40})
+            assert added.structured_content == {"result": 42}
+            replica = await client.call_tool(f"{target}_replica", {})
+            assert replica.structured_content["name"] == target, replica
+        done = await client.call_tool("beta_slow", {"steps": 3}, progress_callback=on_progress)
+        assert done.content[0].text == "done 3"
+        assert progress == [1.0, 2.0, 3.0]
+        greeted = await client.call_tool("gamma_greet", {})
+        assert greeted.content[0].text == "hello federated"
+        if mode == "legacy":
+            asked = await client.call_tool("alpha_ask_name_legacy", {})
+            assert asked.content[0].text == "federated"
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_resources_and_prompts_are_prefixed_and_routed(gateway, mode):
+    anyio.run(_resources_scenario, gateway.url, mode)
+
+
+async def _resources_scenario(url: str, mode: str) -> None:
+    async with Client(streamable_http_client(url), mode=mode) as client:
+        uris = sorted(str(r.uri) for r in (await client.list_resources()).resources)
+        assert uris == [f"{target}+test://static-text" for target in TARGETS]
+        templates = sorted(t.uri_template for t in (await client.list_resource_templates()).resource_templates)
+        assert templates == [f"{target}+greeting://{{name}}" for target in TARGETS]
+        read = await client.read_resource("beta+greeting://ann")
+        assert read.contents[0].text == "Hello, ann!"
+        assert str(read.contents[0].uri) == "beta+greeting://ann"
+        prompts = sorted(p.name for p in (await client.list_prompts()).prompts)
+        assert prompts == [f"{target}_review" for target in TARGETS]
+        got = await client.get_prompt("alpha_review", {"code": "x = 1"})
+        assert "x = 1" in got.messages[0].content.text
+
+
+def test_initialize_merges_capabilities_and_names_the_gateway(gateway):
+    with httpx2.Client(timeout=10) as hc:
+        s = RawSession(gateway.url, client=hc).initialize()
+        assert s.init_result["serverInfo"]["name"] == "mcpgate"
+        assert set(s.init_result["capabilities"]) >= {"tools", "resources", "prompts"}
+        for target in TARGETS:
+            assert f"[{target}]" in s.init_result["instructions"]
+
+
+def test_unknown_and_unprefixed_names_are_clear_errors(gateway):
+    with httpx2.Client(timeout=10) as hc:
+        s = RawSession(gateway.url, client=hc).initialize()
+        for name in ("add", "delta_add", "alpha_nope"):
+            r, res = s.call_tool(name, {"a": 1, "b": 2})
+            if "error" in res:
+                assert res["error"]["code"] in (-32602, -32601), res
+            else:
+                assert res["result"].get("isError"), res  # the upstream's own answer for an unknown tool
+
+
+def test_a_tampered_composite_cursor_is_invalid_params(gateway):
+    with httpx2.Client(timeout=10) as hc:
+        s = RawSession(gateway.url, client=hc).initialize()
+        _, first = s.request("tools/list")
+        cursor = first["result"]["nextCursor"]
+        _, bad = s.request("tools/list", {"cursor": harness.flip_char(cursor)})
+        assert bad["error"]["code"] == -32602
+
+
+def _federation(procs, mode: str) -> tuple[dict[str, Upstream], harness.Gateway]:
+    ups = {name: procs.upstream(name) for name in TARGETS}
+    gw = procs.gateway({name: [ups[name].url] for name in TARGETS}, failure_mode=mode)
+    return ups, gw
+
+
+def test_fail_open_keeps_the_other_targets_working_when_one_dies(procs):
+    ups, gw = _federation(procs, "failOpen")
+    with httpx2.Client(timeout=15) as hc:
+        s = RawSession(gw.url, client=hc).initialize()
+        ups["beta"].kill()
+        assert s.call_ok("alpha_add", {"a": 1, "b": 1})["structuredContent"]["result"] == 2
+        _, listed = s.request("tools/list")
+        names = {t["name"] for t in listed["result"]["tools"]}
+        assert {f"alpha_{t}" for t in TOOLS} <= names and not any(n.startswith("beta_") for n in names)
+        r, res = s.call_tool("beta_add", {"a": 1, "b": 1})
+        assert res.get("error", {}).get("data", {}).get("target") == "beta" or r.status_code == 502, r.text
+
+
+def test_fail_closed_reports_the_dead_target_and_recovers_after_reinitialize(procs):
+    ups, gw = _federation(procs, "failClosed")
+    with httpx2.Client(timeout=15) as hc:
+        s = RawSession(gw.url, client=hc).initialize()
+        ups["gamma"].kill()
+        r = s.post(rpc("tools/list"))
+        body = expect_error(r, 502, -32603)
+        assert body["error"]["data"]["target"] == "gamma"
+        assert s.call_ok("alpha_add", {"a": 2, "b": 2})["structuredContent"]["result"] == 4
+        ups["gamma"].restart()
+        # gamma is back but lost its sessions: the client is told to re-initialize (404), never half-alive.
+        r = s.post(rpc("tools/list"))
+        expect_error(r, 404, -32600)
+        fresh = RawSession(gw.url, client=hc).initialize()
+        _, listed = fresh.request("tools/list")
+        assert len(listed["result"]["tools"]) == len(TARGETS) * len(TOOLS)
+        assert fresh.call_ok("gamma_add", {"a": 3, "b": 3})["structuredContent"]["result"] == 6
+
+
+def test_initialize_fails_closed_naming_the_target_that_is_down(procs):
+    ups, gw = _federation(procs, "failClosed")
+    ups["alpha"].kill()
+    with httpx2.Client(timeout=15) as hc:
+        r = hc.post(gw.url, content=harness.encode_body(rpc("initialize", harness.INIT_PARAMS)), headers=harness.base_headers())
+    body = expect_error(r, 502, -32603)
+    assert body["error"]["data"]["target"] == "alpha"
+    assert "mcp-session-id" not in r.headers
