@@ -1197,12 +1197,15 @@ static mcpgate_action jwt_on_http_request_headers(void *config, void *state, mcp
     if (is_metadata_path(http->path, &suffix)) {
         return serve_metadata(c, r, req, http, suffix, decision); /* public, before authentication */
     }
-    const char *url = metadata_url(c, r, req, http);
+    /* The resource_metadata URL is built only when a challenge needs it (or a later tools/call may). */
+    if (c->tool_scope_count > 0) {
+        metadata_url(c, r, req, http);
+    }
 
     mcpgate_str authorization, second;
     int present = api->header_get(req, MCPGATE_HEADERS_REQUEST, "Authorization", 0, &authorization) == MCPGATE_OK;
     if (present && api->header_get(req, MCPGATE_HEADERS_REQUEST, "Authorization", 1, &second) == MCPGATE_OK) {
-        challenge(c, req, url, "invalid_request", "more than one Authorization header", NULL);
+        challenge(c, req, metadata_url(c, r, req, http), "invalid_request", "more than one Authorization header", NULL);
         return reject(c, r, decision, 400, "invalid_request", "more than one Authorization header", "invalid");
     }
     /* RFC 6750 §2.1: "Bearer" (any case), one or more spaces, the token. Another scheme counts as none. */
@@ -1224,7 +1227,7 @@ static mcpgate_action jwt_on_http_request_headers(void *config, void *state, mcp
             count(c->requests, api, "anonymous");
             return MCPGATE_CONTINUE;
         }
-        challenge(c, req, url, NULL, NULL, c->required_scopes_joined);
+        challenge(c, req, metadata_url(c, r, req, http), NULL, NULL, c->required_scopes_joined);
         return reject(c, r, decision, 401, NULL, NULL, "missing");
     }
 
@@ -1269,7 +1272,7 @@ static mcpgate_action jwt_on_http_request_headers(void *config, void *state, mcp
             count(c->requests, api, "anonymous");
             return MCPGATE_CONTINUE;
         }
-        challenge(c, req, url, "invalid_token", description, NULL);
+        challenge(c, req, metadata_url(c, r, req, http), "invalid_token", description, NULL);
         return reject(c, r, decision, 401, "invalid_token", description, "invalid");
     }
 
@@ -1289,7 +1292,8 @@ static mcpgate_action jwt_on_http_request_headers(void *config, void *state, mcp
     }
     api->attr_set_json_new(req, MCPGATE_ATTR_CLAIMS, payload, MCPGATE_ATTR_READONLY); /* payload handed over */
     if (missing_scopes(r, &c->required_scopes)) {
-        challenge(c, req, url, "insufficient_scope", "the token lacks a required scope", c->required_scopes_joined);
+        challenge(c, req, metadata_url(c, r, req, http), "insufficient_scope", "the token lacks a required scope",
+                  c->required_scopes_joined);
         return reject(c, r, decision, 403, "insufficient_scope", "the token lacks a required scope",
                       "insufficient_scope");
     }
