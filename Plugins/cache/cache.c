@@ -14,8 +14,8 @@
  *   on_sse_event     invalidation: notifications/{tools,prompts,resources}/list_changed and
  *                    notifications/resources/updated move the affected group to a new generation.
  *
- * Key: route (+ upstream target when the host names it), protocol version, method, uri or cursor,
- * generation, and the partition: `public`, or `private` + the verified principal
+ * Key: route (mcpgate.route, else this instance, which serves one route), upstream target when the
+ * host names it, protocol version, method, uri or cursor, generation, and the partition: `public`, or `private` + the verified principal
  * (mcpgate.principal). A private entry is never served to another principal.
  *
  * Generations: every group (tools, prompts, resources lists, one resource URI) has a generation
@@ -116,6 +116,10 @@ typedef struct cache_config {
     mcpgate_metric *size_bytes;
     mcpgate_metric *size_entries;
     atomic_uint_fast64_t generation_counter;
+    /* Stands for the route when the host sets no mcpgate.route: unique to this instance, which serves
+     * exactly one route, so entries are never served across routes (a reload starts afresh). */
+    char local_route[64];
+    size_t local_route_len;
     cache_index index;
 } cache_config;
 
@@ -134,8 +138,6 @@ typedef struct pending_fill {
 } pending_fill;
 
 typedef struct cache_request {
-    char *fallback_route; /* Host + path, when the host sets no mcpgate.route */
-    size_t fallback_route_len;
     pending_fill *pending;
     size_t pending_count;
     size_t pending_cap;
@@ -583,6 +585,9 @@ static mcpgate_status cache_config_new(void *plugin, mcpgate_instance *inst, con
         goto fail;
     }
     c->instance_name_len = name.len;
+    int token = snprintf(c->local_route, sizeof c->local_route, "%" PRIx64 ".%" PRIxPTR,
+                         (uint64_t)c->api->wall_unix_ns(inst), (uintptr_t)c);
+    c->local_route_len = token > 0 ? (size_t)token : 0;
 
     if (!json_is_object(config)) {
         snprintf(err, err_len, "cache: expected a mapping {ttl, methods, scope, maxBytes, ...}");
@@ -730,7 +735,6 @@ static void cache_request_destroy(void *config, void *state) {
         pending_free(&r->pending[i]);
     }
     free(r->pending);
-    free(r->fallback_route);
     free(r->value);
     free(r->body);
     free(r);
@@ -738,47 +742,22 @@ static void cache_request_destroy(void *config, void *state) {
 
 /* ============================================ keys ============================================== */
 
-/* Remembers Host + path (without the query) for when the host does not set mcpgate.route: requests
- * routed alike share it, so entries are never served across routes. */
-static mcpgate_action cache_on_http_request_headers(void *config, void *state, mcpgate_request *req,
-                                                    const mcpgate_http_request *http, mcpgate_decision *decision) {
-    const cache_config *c = config;
-    cache_request *r = state;
-    (void)decision;
-    mcpgate_str host = {"", 0};
-    c->api->header_get(req, MCPGATE_HEADERS_REQUEST, "Host", 0, &host);
-    const char *query = http->path.ptr != NULL ? memchr(http->path.ptr, '?', http->path.len) : NULL;
-    size_t path_len = query != NULL ? (size_t)(query - http->path.ptr) : http->path.len;
-    buffer b = {0};
-    buf_part(&b, 'H', host.ptr, host.len);
-    buf_part(&b, 'P', http->path.ptr, path_len);
-    if (b.failed) {
-        free(b.data);
-        return MCPGATE_ERROR;
-    }
-    free(r->fallback_route);
-    r->fallback_route = b.data;
-    r->fallback_route_len = b.len;
-    return MCPGATE_CONTINUE;
-}
-
-/* Appends the route part: mcpgate.route (and mcpgate.target) when the host sets them, else the
- * request's Host + path. */
-static void append_route(const cache_config *c, mcpgate_request *req, const cache_request *r, buffer *b) {
+/* Appends the route part: mcpgate.route when the host sets it, else this instance's own token. */
+static void append_route(const cache_config *c, mcpgate_request *req, buffer *b) {
     buf_part(b, 'I', c->instance_name, c->instance_name_len);
     mcpgate_str value;
     if (c->api->attr_get(req, "mcpgate.route", &value) == MCPGATE_OK) {
         buf_part(b, 'R', value.ptr, value.len);
     } else {
-        buf_part(b, 'F', r->fallback_route, r->fallback_route_len);
+        buf_part(b, 'F', c->local_route, c->local_route_len);
     }
 }
 
 /* The group key of method m (with `uri` for resources/read), into b. */
-static void append_group_key(const cache_config *c, mcpgate_request *req, const cache_request *r, buffer *b, int m,
-                             const char *uri, size_t uri_len) {
+static void append_group_key(const cache_config *c, mcpgate_request *req, buffer *b, int m, const char *uri,
+                             size_t uri_len) {
     buf_append(b, "cg1", 3);
-    append_route(c, req, r, b);
+    append_route(c, req, b);
     buf_part(b, 'G', method_groups[m], strlen(method_groups[m]));
     if (m == M_RESOURCES_READ) {
         buf_part(b, 'U', uri, uri_len);
@@ -1016,7 +995,7 @@ static mcpgate_action cache_on_rpc_message(void *config, void *state, mcpgate_re
     size_t generation_len = 1;
     if (method_groups[m][0] != '\0') {
         buffer group = {0};
-        append_group_key(c, req, r, &group, m, arg, arg_len);
+        append_group_key(c, req, &group, m, arg, arg_len);
         if (group.failed ||
             current_generation(c, group.data, group.len, generation, sizeof generation, &generation_len) != 0) {
             free(group.data);
@@ -1027,7 +1006,7 @@ static mcpgate_action cache_on_rpc_message(void *config, void *state, mcpgate_re
         p.group_len = group.len;
     }
     buf_append(&base, "c1", 2);
-    append_route(c, req, r, &base);
+    append_route(c, req, &base);
     mcpgate_str target;
     if (c->api->attr_get(req, "mcpgate.target", &target) == MCPGATE_OK) {
         buf_part(&base, 'T', target.ptr, target.len);
@@ -1196,7 +1175,7 @@ static mcpgate_action cache_on_rpc_response(void *config, void *state, mcpgate_r
 static mcpgate_action cache_on_sse_event(void *config, void *state, mcpgate_request *req, const mcpgate_sse_event *event,
                                          mcpgate_decision *decision) {
     cache_config *c = config;
-    cache_request *r = state;
+    (void)state;
     (void)decision;
     const mcpgate_rpc_message *m = event->message;
     if (m == NULL || m->kind != MCPGATE_RPC_NOTIFICATION) {
@@ -1224,7 +1203,7 @@ static mcpgate_action cache_on_sse_event(void *config, void *state, mcpgate_requ
             uri_len = json_string_length(u);
         }
         buffer group = {0};
-        append_group_key(c, req, r, &group, changes[i].method, uri, uri_len);
+        append_group_key(c, req, &group, changes[i].method, uri, uri_len);
         if (!group.failed) {
             invalidate(c, group.data, group.len, changes[i].notification);
             MCPGATE_LOGF(c->api, c->inst, MCPGATE_LOG_DEBUG, "%s: invalidated %s%s%.*s", changes[i].notification,
@@ -1247,7 +1226,6 @@ static const mcpgate_plugin cache_descriptor = {
     .config_destroy = cache_config_destroy,
     .request_new = cache_request_new,
     .request_destroy = cache_request_destroy,
-    .on_http_request_headers = cache_on_http_request_headers,
     .on_rpc_message = cache_on_rpc_message,
     .on_rpc_response = cache_on_rpc_response,
     .on_sse_event = cache_on_sse_event,

@@ -76,6 +76,10 @@ typedef struct rl_config {
     uint32_t status;
     int32_t rpc_code;
     mcpgate_metric *decisions;
+    /* Stands for the route when the host sets no mcpgate.route: unique to this instance, which serves
+     * exactly one route, so routes never share buckets (a config reload starts them afresh). */
+    char local_route[64];
+    size_t local_route_len;
 } rl_config;
 
 /* Per request: the client address (from the headers hook) and the rejection message. */
@@ -471,6 +475,9 @@ static mcpgate_status rl_config_new(void *plugin, mcpgate_instance *inst, const 
     c->headers = HEADERS_RATELIMIT;
     c->status = 429;
     c->rpc_code = -32029;
+    int n = snprintf(c->local_route, sizeof c->local_route, "%" PRIx64 ".%" PRIxPTR,
+                     (uint64_t)c->api->wall_unix_ns(inst), (uintptr_t)c);
+    c->local_route_len = n > 0 ? (size_t)n : 0;
 
     /* Three shapes: agentgateway's list; {limits: [...], headers, failureMode, status}; one limit. */
     const json_t *limits = config;
@@ -761,7 +768,10 @@ static mcpgate_action rl_on_rpc_message(void *config, void *state, mcpgate_reque
     size_t route_len;
     size_t principal_len;
     size_t target_len;
-    const char *route = attr_or_empty(c, req, "mcpgate.route", &route_len);
+    mcpgate_str route_attr;
+    int host_route = c->api->attr_get(req, "mcpgate.route", &route_attr) == MCPGATE_OK && route_attr.ptr != NULL;
+    const char *route = host_route ? route_attr.ptr : c->local_route;
+    route_len = host_route ? route_attr.len : c->local_route_len;
     const char *principal = attr_or_empty(c, req, MCPGATE_ATTR_PRINCIPAL, &principal_len);
     const char *target = attr_or_empty(c, req, "mcpgate.target", &target_len);
 
@@ -781,7 +791,7 @@ static mcpgate_action rl_on_rpc_message(void *config, void *state, mcpgate_reque
         int w = snprintf(shape, sizeof shape, "%" PRIu64 "/%" PRIu64 "/%" PRIu64, b->capacity, b->refill_tokens,
                          b->interval_ms);
         key_append(&k, "rl1", 3);
-        key_part(&k, 'R', route, route_len);
+        key_part(&k, host_route ? 'R' : 'r', route, route_len);
         key_part(&k, 'L', limit->name, strlen(limit->name));
         key_part(&k, 'B', shape, (size_t)w);
         uint32_t parts = limit->key_parts | (overridden ? (uint32_t)KEY_TOOL : 0u);

@@ -326,14 +326,21 @@ static void test_key_layout_with_ip(void) {
     if (th == NULL) {
         return;
     }
-    CHECK(call(th, "alice", "x").action == MCPGATE_CONTINUE); /* the test host's peer is 127.0.0.1:50000 */
+    /* the test host's peer is 127.0.0.1:50000; the host names the route */
+    const char *exchange = "{\"request\":{\"attributes\":{\"mcpgate.principal\":\"alice\",\"mcpgate.route\":\"main\"}},"
+                           "\"messages\":[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"x\"}}]}";
+    mcpgate_testhost_result r;
+    CHECK(mcpgate_testhost_run_exchange_text(th, exchange, &r) == 0 && r.action == MCPGATE_CONTINUE);
     const mcpgate_host_api *api = mcpgate_testhost_api();
-    const char *key = "rl1|R0:|L5:by-ip|B8:1/1/1000|p5:alice|i9:127.0.0.1";
+    const char *key = "rl1|R4:main|L5:by-ip|B8:1/1/1000|p5:alice|i9:127.0.0.1";
     size_t len = 0;
     char buf[8];
     /* a bucket reads as MCPGATE_ERR_WRONG_TYPE: present, and not bytes */
     CHECK(api->kv_get(mcpgate_testhost_instance(th), mcpgate_str_from_cstr(key), buf, sizeof buf, &len, NULL) ==
           MCPGATE_ERR_WRONG_TYPE);
+    CHECK(mcpgate_testhost_run_exchange_text(th, exchange, &r) == 0 && r.action == MCPGATE_REJECT);
+    /* without mcpgate.route the bucket is this instance's own (one route), not the host-named one */
+    CHECK(call(th, "alice", "x").action == MCPGATE_CONTINUE);
     CHECK(call(th, "alice", "x").action == MCPGATE_REJECT);
     mcpgate_testhost_free(th);
 }
@@ -381,7 +388,9 @@ static void test_draft_headers(void) {
 /* A store failure (here: the bucket key holds bytes, so rate_limit reports WRONG_TYPE) refuses the
  * request with 503 by default, and lets it through with failureMode: failOpen. */
 static void test_store_failure(void) {
-    const char *key = "rl1|R0:|L17:localRateLimit[0]|B8:1/1/1000";
+    const char *key = "rl1|R1:r|L17:localRateLimit[0]|B8:1/1/1000";
+    const char *exchange = "{\"request\":{\"attributes\":{\"mcpgate.route\":\"r\"}},"
+                           "\"messages\":[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\"}}]}";
     const char *configs[] = {"[{\"maxTokens\":1,\"fillInterval\":\"1s\"}]",
                              "{\"limits\":[{\"maxTokens\":1,\"fillInterval\":\"1s\"}],\"failureMode\":\"failOpen\"}"};
     for (int open = 0; open < 2; open++) {
@@ -391,7 +400,8 @@ static void test_store_failure(void) {
         }
         CHECK(mcpgate_testhost_api()->kv_set(mcpgate_testhost_instance(th), mcpgate_str_from_cstr(key),
                                              mcpgate_str_from_cstr("junk"), 0, NULL) == MCPGATE_OK);
-        mcpgate_testhost_result r = call(th, "a", "t");
+        mcpgate_testhost_result r;
+        CHECK(mcpgate_testhost_run_exchange_text(th, exchange, &r) == 0);
         if (open) {
             CHECK(r.action == MCPGATE_CONTINUE);
         } else {
