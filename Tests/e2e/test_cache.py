@@ -10,12 +10,15 @@ call's SSE stream in the handshake era, and on subscriptions/listen streams at 2
 
 from __future__ import annotations
 
+import json
 import uuid
 
+import anyio
+import httpx2
 import pytest
 
 from era_client import ERAS, EraClient, ListenStream
-from harness import messages
+from harness import messages, modern_request, response_for
 from jwt_issuer import Issuer, jwt_plugin_missing
 
 pytestmark = pytest.mark.timeout(120)
@@ -119,6 +122,38 @@ def test_no_cache_request_header_refreshes_the_entry(gw):
         assert c.read(uri) == f"{key} read 2 times"
         del c.http.headers["Cache-Control"]
         assert c.read(uri) == f"{key} read 2 times"
+
+
+def test_concurrent_reads_of_one_resource_all_succeed_and_settle_on_one_entry(gw, upstream):
+    """40 clients read one fresh resource at once (every event loop, racing lookups and fills): all
+    succeed, and afterwards one entry answers. The upstream saw at most one read per racing miss."""
+    key = unique("race")
+    uri = f"count://{key}"
+
+    async def read_all(n: int) -> list[str]:
+        out: list[str] = [""] * n
+        limits = httpx2.Limits(max_connections=n, max_keepalive_connections=n)
+        async with httpx2.AsyncClient(timeout=httpx2.Timeout(30.0), limits=limits) as hc:
+
+            async def one(i: int) -> None:
+                msg, headers = modern_request("resources/read", {"uri": uri})
+                r = await hc.post(gw.url, content=json.dumps(msg).encode(), headers=headers)
+                assert r.status_code == 200, r.text[:500]
+                out[i] = response_for(r, msg["id"])["result"]["contents"][0]["text"]
+
+            async with anyio.create_task_group() as tg:
+                for i in range(n):
+                    tg.start_soon(one, i)
+        return out
+
+    texts = anyio.run(read_all, 40)
+    counts = sorted(int(t.split(" read ")[1].split()[0]) for t in texts)
+    with EraClient(gw.url, "modern") as c:
+        settled = c.read(uri)
+    assert settled in texts, (settled, texts)
+    with EraClient(upstream.url, "modern") as direct:
+        upstream_reads = int(direct.read(uri).split(" read ")[1].split()[0]) - 1
+    assert upstream_reads == len(set(counts)) and upstream_reads <= 40, (upstream_reads, counts)
 
 
 def test_tool_calls_are_never_cached(gw, upstream):
