@@ -194,3 +194,49 @@ def test_initialize_fails_closed_naming_the_target_that_is_down(procs):
     body = expect_error(r, 502, -32603)
     assert body["error"]["data"]["target"] == "alpha"
     assert "mcp-session-id" not in r.headers
+
+
+LONGNAME = Path(__file__).resolve().parent / "servers" / "longname.py"
+LONG_TOOL = "summarize_the_quarterly_financial_statements_for_every_business_unit_x"
+
+
+class LongNameUpstream(Upstream):
+    def spawn(self) -> LongNameUpstream:
+        self._spawn([sys.executable, str(LONGNAME), "--port", str(self.port), "--name", self.name])
+        return self
+
+
+def test_long_tool_names_are_shortened_to_64_and_callable_on_a_replica_that_never_listed(procs):
+    """The shortened name maps back on another gateway replica that has not seen the list (it lists on demand)."""
+    long_server = LongNameUpstream("analytics", procs.logdir)
+    procs.started.append(long_server)
+    long_server.spawn().wait_ready()
+    other = procs.upstream("other")
+    targets = {"analytics": [long_server.url], "other": [other.url]}
+    key = harness.new_key()
+    listing = procs.gateway(targets, keys=[key], route_name="fed")
+    fresh = procs.gateway(targets, keys=[key], route_name="fed")
+    with httpx2.Client(timeout=15) as hc:
+        s = RawSession(listing.url, client=hc).initialize()
+        _, listed = s.request("tools/list")
+        names = [t["name"] for t in listed["result"]["tools"]]
+        assert all(len(n) <= 64 for n in names), names
+        shortened = [n for n in names if n.startswith("analytics_summarize")]
+        assert len(shortened) == 1 and len(shortened[0]) == 64, names
+        on_fresh = RawSession(fresh.url, client=hc, session_id=s.session_id, protocol_version=s.protocol_version)
+        assert on_fresh.call_ok(shortened[0])["content"][0]["text"] == "long tool of analytics"
+
+
+def test_never_mode_exposes_own_names_reports_collisions_and_routes_to_the_first_owner(procs):
+    ups = {name: procs.upstream(name) for name in ("alpha", "beta")}
+    gw = procs.gateway({name: [ups[name].url] for name in ("alpha", "beta")}, prefix_mode="never")
+    with httpx2.Client(timeout=15) as hc:
+        s = RawSession(gw.url, client=hc).initialize()
+        # No list seen yet: the gateway lists the targets to learn who offers `replica`.
+        assert s.call_ok("replica")["structuredContent"]["name"] == "alpha"
+        _, listed = s.request("tools/list")
+        assert sorted(t["name"] for t in listed["result"]["tools"]) == sorted(TOOLS)
+        metrics = hc.get(f"http://127.0.0.1:{gw.stats_port}/metrics").text
+        assert "mcpgate_federation_collisions_total" in metrics
+        collisions = [line for line in metrics.splitlines() if line.startswith("mcpgate_federation_collisions_total")]
+        assert collisions and float(collisions[0].split()[-1]) >= len(TOOLS), collisions

@@ -16,6 +16,8 @@ extension Exchange {
         var upstreamSessionID: String?
         var protocolVersion: String?
         var body: ByteBuffer
+        /// Header values that replace the client's (a gateway-made request names its own method).
+        var headerOverrides: [(String, String)] = []
     }
 
     /// Sends `calls` concurrently; `completion` gets every outcome, in the order of `calls`, once all are in.
@@ -35,6 +37,9 @@ extension Exchange {
                 from: headers, forwardAuthorization: call.target.forwardAuthorization, remoteAddress: request.remoteAddress,
                 accept: UpstreamHeaders.acceptBoth, contentType: true)
             addSessionHeaders(&upstreamHeaders, upstreamSessionID: call.upstreamSessionID, protocolVersion: call.protocolVersion)
+            for (name, value) in call.headerOverrides {
+                if value.isEmpty { upstreamHeaders.remove(name: name) } else { upstreamHeaders.replaceOrAdd(name: name, value: value) }
+            }
             applyUpstreamEdits(to: &upstreamHeaders)
             let target = call.target
             let relay = CollectRelay(
@@ -178,7 +183,7 @@ extension Exchange {
     }
 
     /// Any other POST of a federated handshake-era session.
-    func federatedHandshakePost(_ message: RPCMessage, session: OpenedSession, route: RouteRuntime) {
+    func federatedHandshakePost(_ message: RPCMessage, session: OpenedSession, route: RouteRuntime, mayLearn: Bool = true) {
         let version = session.state.protocolVersion
         switch message.kind {
         case .result, .error:
@@ -197,7 +202,8 @@ extension Exchange {
                     self?.finishBroadcastRequest(message, outcomes: outcomes, route: route)
                 }
             default:
-                guard let resolved = resolveTarget(message, route: route) else { return }
+                let retry: (() -> Void)? = mayLearn ? { [weak self] in self?.federatedHandshakePost(message, session: session, route: route, mayLearn: false) } : nil
+                guard let resolved = resolveTarget(message, route: route, learnFrom: members, retry: retry) else { return }
                 guard let member = session.member(resolved.target) else {
                     failRPC(-32602, "Target '\(resolved.target)' is not part of this session (it was down at initialize); initialize again to use it", message: message)
                     return
@@ -280,8 +286,9 @@ extension Exchange {
     }
 
     /// Which target a routed request belongs to, from its prefixed name or URI; answers the client and
-    /// returns nil when it names none.
-    func resolveTarget(_ message: RPCMessage, route: RouteRuntime) -> ResolvedTarget? {
+    /// returns nil when it names none. A shortened or unprefixed name this replica has not learned yet is
+    /// looked up by listing the targets (`learnFrom`), then `retry` runs the request again (nil also then).
+    func resolveTarget(_ message: RPCMessage, route: RouteRuntime, learnFrom members: [FanOutCall], retry: (() -> Void)?) -> ResolvedTarget? {
         let naming = route.naming
         let params = message.params
         let method = message.method ?? ""
@@ -297,6 +304,11 @@ extension Exchange {
                 found = services.federationNames.lookup(route: route.identity, kind: kind, exposed: exposed)
             }
             guard let found else {
+                let needsLookup = !naming.prefixed || naming.split(exposed, targets: route.targetNames).map { TargetNaming.isShortened($0.name) } == true
+                if needsLookup, let retry {
+                    learnNames(kind: kind, message: message, route: route, members: members, completion: retry)
+                    return nil
+                }
                 failRPC(-32602, "Unknown \(kind) '\(exposed)' (list \(kind)s to see what this gateway offers)", message: message)
                 return nil
             }
@@ -369,6 +381,62 @@ extension Exchange {
             },
             rewriteEvent: { rewriter.rewriteServerMessage($0, target: targetName) },
             headerOverrides: overrides)
+    }
+
+    /// Lists every target's tools or prompts (all pages, at most 20 each) to learn which target offers which
+    /// name, then calls `completion`.
+    private func learnNames(kind: String, message: RPCMessage, route: RouteRuntime, members: [FanOutCall], completion: @escaping () -> Void) {
+        let method = kind == "tool" ? "tools/list" : "prompts/list"
+        let key = kind == "tool" ? "tools" : "prompts"
+        var remaining = members.count
+        var names: [[String]] = members.map { _ in [] }
+        let meta = message.meta.flatMap { json_deep_copy($0.pointer) }.map { JSONDocument(owning: $0) }
+        func finished() {
+            remaining -= 1
+            guard remaining == 0 else { return }
+            // In config order, as the merged lists expose them: the first target offering a name owns it.
+            var owned = Set<String>()
+            for (member, list) in zip(members, names) {
+                for name in list {
+                    let exposed = route.naming.exposedName(name, target: member.target.name)
+                    guard owned.insert(exposed).inserted else { continue }
+                    services.federationNames.learn(route: route.identity, kind: kind, exposed: exposed, target: member.target.name, name: name)
+                }
+            }
+            completion()
+        }
+        func page(_ index: Int, cursor: String?, number: Int) {
+            let params = JSONAlloc.object()
+            if let cursor { json_object_set_new(params, "cursor", json_stringn(cursor, cursor.utf8.count)) }
+            if let meta { json_object_set(params, "_meta", meta.root) }
+            let body = JSONDocument(owning: JSONAlloc.object())
+            json_object_set_new(body.root, "jsonrpc", json_string("2.0"))
+            json_object_set_new(body.root, "id", json_string("mcpgate-learn"))
+            json_object_set_new(body.root, "method", json_string(method))
+            json_object_set_new(body.root, "params", params)
+            var call = members[index]
+            call.body = allocator.buffer(bytes: body.serialized())
+            call.headerOverrides = [("mcp-method", method), ("mcp-name", "")]
+            fanOut([call], requestIDJSON: "\"mcpgate-learn\"") { outcomes in
+                if case .response(let response, _)? = outcomes.first, response.kind == .result, let result = response.result,
+                    let list = result[key], list.type == JSON_ARRAY
+                {
+                    for item in 0..<json_array_size(list.pointer) {
+                        if let name = json_array_get(list.pointer, item).flatMap({ JSONValueRef($0)["name"]?.string }) { names[index].append(name) }
+                    }
+                    if let next = result["nextCursor"]?.string, number < 19 {
+                        page(index, cursor: next, number: number + 1)
+                        return
+                    }
+                }
+                finished()
+            }
+        }
+        guard !members.isEmpty else {
+            completion()
+            return
+        }
+        for index in members.indices { page(index, cursor: nil, number: 0) }
     }
 
     // MARK: Lists

@@ -24,13 +24,19 @@ extension Exchange {
         case .request:
             break
         }
+        if route.federates, let error = ModernRequestValidator.validate(message, headers: headers, toolHeaders: nil) {
+            fail(error, idJSON: message.idJSON)
+            return
+        }
+        modernRoute(message, route: route, mayLearn: true)
+    }
+
+    /// Routes a checked 2026-07-28 request to its target (federated routes: by name, after listing the
+    /// targets once if this replica does not know the name yet).
+    private func modernRoute(_ message: RPCMessage, route: RouteRuntime, mayLearn: Bool) {
         var target: TargetPool
         var resolved: ResolvedTarget?
         if route.federates {
-            if let error = ModernRequestValidator.validate(message, headers: headers, toolHeaders: nil) {
-                fail(error, idJSON: message.idJSON)
-                return
-            }
             let version = headers.first(name: "mcp-protocol-version")
             switch message.method ?? "" {
             case "server/discover":
@@ -44,7 +50,9 @@ extension Exchange {
                 failRPC(-32601, "Method not found: subscriptions/listen is not served on federated routes yet", message: message)
                 return
             default:
-                guard let found = resolveTarget(message, route: route), let owner = route.target(named: found.target) else { return }
+                let members = route.targets.map { FanOutCall(target: $0, endpoint: $0.pick(), upstreamSessionID: nil, protocolVersion: version, body: request.body) }
+                let retry: (() -> Void)? = mayLearn ? { [weak self] in self?.modernRoute(message, route: route, mayLearn: false) } : nil
+                guard let found = resolveTarget(message, route: route, learnFrom: members, retry: retry), let owner = route.target(named: found.target) else { return }
                 resolved = found
                 target = owner
             }
