@@ -88,6 +88,9 @@ final class Exchange {
                 FilterHTTPRequest(
                     method: head.method.rawValue, path: head.uri, headers: head.headers.map { ($0.name, $0.value) },
                     remoteAddress: request.remoteAddress?.ipAddress))
+            // What the router already knows, for the filters' keys (rate-limit buckets, cache entries).
+            _ = filters?.setAttribute("mcpgate.route", route.identity, readOnly: true)
+            if route.targets.count == 1 { _ = filters?.setAttribute("mcpgate.target", route.targets[0].name, readOnly: true) }
         }
         if let origin = headers.first(name: "origin"), !route.origins.allows(origin: origin, host: headers.first(name: "host")) {
             fail(GatewayError(.forbidden, code: -32600, "Origin \(origin) is not allowed"))
