@@ -135,7 +135,8 @@ private func withRoute(_ route: String) -> String {
             ])
     )
     #expect(route.policies.cache == .object(["ttl": .string("30s")]))
-    #expect(route.policies.jwtAuth?.objectValue?["jwks"] == .object(["file": .string("./jwks.json")]))
+    // Relative to the config file's directory, like plugin paths.
+    #expect(route.policies.jwtAuth?.objectValue?["jwks"] == .object(["file": .string("/etc/mcpgate/jwks.json")]))
     #expect(
         route.policies.plugins == [
             PluginReference(path: "/etc/mcpgate/libmy_policy.so", config: .object(["level": .integer(2)]))

@@ -17,6 +17,13 @@ struct RoutingTests {
         #expect(listed.allows(origin: "https://app.example", host: "gw.example"))
         #expect(!listed.allows(origin: "https://app.example.evil", host: "gw.example"))
         #expect(OriginPolicy(corsAllowOrigins: ["*"]).allows(origin: "http://evil.example", host: nil))
+        let subdomains = OriginPolicy(corsAllowOrigins: ["https://*.example.com"])
+        #expect(subdomains.allows(origin: "https://app.example.com", host: "gw.internal"))
+        #expect(subdomains.allows(origin: "https://a.b.example.com", host: "gw.internal"))
+        #expect(!subdomains.allows(origin: "https://app.example.com:8443", host: "gw.internal"))  // as the CORS plugin: the port is part of the pattern
+        #expect(!subdomains.allows(origin: "http://app.example.com", host: "gw.internal"))
+        #expect(!subdomains.allows(origin: "https://example.com", host: "gw.internal"))
+        #expect(!subdomains.allows(origin: "https://evilexample.com", host: "gw.internal"))
     }
 
     @Test("path matches: exact, prefix on segment boundaries, queries ignored")

@@ -14,7 +14,9 @@ extension ConfigReader {
         }
         var policies = Policies()
         if let value = keys.value("cors") { policies.cors = try Self.policyBody(value, shape: .mapping) }
-        if let value = keys.value("jwtAuth") { policies.jwtAuth = try Self.policyBody(value, shape: .mapping) }
+        if let value = keys.value("jwtAuth") {
+            policies.jwtAuth = resolvingJWKSFile(try Self.policyBody(value, shape: .mapping))
+        }
         if let value = keys.value("localRateLimit") {
             policies.localRateLimit = try Self.policyBody(value, shape: .listOrMapping)
         }
@@ -25,6 +27,16 @@ extension ConfigReader {
             }
         }
         return policies
+    }
+
+    /// `jwtAuth.jwks.file`, like plugin paths, is relative to the config file's directory.
+    func resolvingJWKSFile(_ body: JSONValue) -> JSONValue {
+        guard case .object(var policy) = body, case .object(var jwks)? = policy["jwks"], case .string(let file)? = jwks["file"] else {
+            return body
+        }
+        jwks["file"] = .string(resolvePath(file))
+        policy["jwks"] = .object(jwks)
+        return .object(policy)
     }
 
     /// The shape a policy body must have at its top.

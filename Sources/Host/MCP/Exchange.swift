@@ -168,6 +168,12 @@ final class Exchange {
             }
             var headers = HTTPHeaders()
             let body: ByteBuffer
+            if let clientMessage, clientMessage.method == "tools/list", let route, route.targets.count == 1 {
+                // A filter answered tools/list (a cache hit): learn its x-mcp-header maps as if it came from upstream.
+                if case .success(let result) = reply.body.withUnsafeBytes({ JSONDocument.parse($0) }) {
+                    services.toolHeaders.learn(target: route.targets[0].name, toolsListResult: JSONValueRef(result.root))
+                }
+            }
             if clientMessage == nil {
                 // Answered from the header hook (a preflight, a metadata document): the plugin's body as is.
                 if let type = reply.contentType { headers.add(name: "content-type", value: type) }

@@ -4,10 +4,17 @@ struct OriginPolicy: Sendable {
     /// From the route's `cors.allowOrigins`; `*` allows every origin.
     var allowedOrigins: Set<String>
     var allowAny: Bool
+    /// `scheme://*.domain[:port]` entries as (scheme, `.domain[:port]`): any subdomain, at any depth, of that
+    /// scheme and port (the CORS plugin matches the same way).
+    var subdomainPatterns: [(scheme: String, suffix: String)]
 
     init(corsAllowOrigins: [String]) {
         self.allowAny = corsAllowOrigins.contains("*")
         self.allowedOrigins = Set(corsAllowOrigins.map { $0.lowercased() })
+        self.subdomainPatterns = corsAllowOrigins.compactMap { entry in
+            guard let (scheme, host) = Self.split(entry.lowercased()), host.hasPrefix("*.") else { return nil }
+            return (scheme, String(host.dropFirst()))
+        }
     }
 
     /// Whether a request with this `Origin` (and `Host`) may proceed.
@@ -15,6 +22,11 @@ struct OriginPolicy: Sendable {
         if allowAny { return true }
         let origin = origin.lowercased()
         if allowedOrigins.contains(origin) { return true }
+        if let (scheme, originHost) = Self.split(origin),
+            subdomainPatterns.contains(where: { $0.scheme == scheme && originHost.hasSuffix($0.suffix) && originHost.count > $0.suffix.count })
+        {
+            return true
+        }
         guard let (_, originHost) = Self.split(origin) else { return false }
         if Self.isLoopback(name: RouteTable.stripPort(originHost)) { return true }
         if let host, originHost == host.lowercased() { return true }

@@ -29,7 +29,8 @@ enum PolicyChains {
             let path = PluginLoader.bundledPluginPath(named: builtin.plugin)
             do {
                 let plugin = try PluginLoader.load(path: path)
-                specs.append(FilterInstanceSpec(plugin: plugin, name: builtin.policy, configJSON: body.jsonText))
+                // Named per route, so metric series and logs of the same policy on two routes stay apart.
+                specs.append(FilterInstanceSpec(plugin: plugin, name: "\(builtin.policy)@\(route.identity)", configJSON: body.jsonText))
             } catch {
                 throw RuntimeBuildError("route \(route.identity): policies.\(builtin.policy): the bundled plugin cannot be loaded: \(error)")
             }
