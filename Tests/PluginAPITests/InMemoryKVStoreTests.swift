@@ -92,6 +92,37 @@ import Testing
         }
     }
 
+    @Test func cachePressureNeverEvictsTokenBucketsOrCounters() throws {
+        let store = InMemoryKVStore(byteLimit: 4096, shardCount: 1, clock: ManualHostClock())
+        let bucket = TokenBucket(capacity: 1, refillTokens: 1, refillIntervalMilliseconds: 60_000)
+        #expect(try store.takeTokens(bytes("limit"), cost: 1, bucket: bucket).allowed)
+        _ = try store.increment(bytes("counter"), by: 5, ttlMilliseconds: 0)
+        for index in 0..<200 {
+            _ = try store.set(bytes("cache\(index)"), value: [UInt8](repeating: 7, count: 100), ttlMilliseconds: 0)
+        }
+        #expect(store.evictions > 0)
+        // Still empty: an evicted bucket would have come back full and admitted a second request.
+        #expect(try !store.takeTokens(bytes("limit"), cost: 1, bucket: bucket).allowed)
+        #expect(try store.increment(bytes("counter"), by: 1, ttlMilliseconds: 0) == 6)
+    }
+
+    @Test func aStoreFullOfBucketsRefusesNewEntriesInsteadOfEvictingThem() throws {
+        let store = InMemoryKVStore(byteLimit: 1024, shardCount: 1, clock: ManualHostClock())
+        let bucket = TokenBucket(capacity: 5, refillTokens: 1, refillIntervalMilliseconds: 1000)
+        var refused = false
+        for index in 0..<100 {
+            do {
+                _ = try store.takeTokens(bytes("bucket\(index)"), cost: 1, bucket: bucket)
+            } catch KVError.storeFull {
+                refused = true
+                break
+            }
+        }
+        #expect(refused)
+        #expect(store.evictions == 0)
+        #expect(store.bytesUsed <= store.byteLimit)
+    }
+
     @Test func tokenBucketRefillsInWholeIntervals() throws {
         let clock = ManualHostClock()
         let store = InMemoryKVStore(clock: clock)

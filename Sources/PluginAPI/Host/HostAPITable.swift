@@ -173,7 +173,7 @@ enum HostAPITable {
 
     static func status(_ error: KVError) -> mcpgate_status {
         switch error {
-        case .entryTooLarge: MCPGATE_ERR_LIMIT
+        case .entryTooLarge, .storeFull: MCPGATE_ERR_LIMIT
         case .wrongType: MCPGATE_ERR_WRONG_TYPE
         case .invalidArgument, .overflow: MCPGATE_ERR_BAD_ARGUMENT
         case .unavailable: MCPGATE_ERR_UNAVAILABLE

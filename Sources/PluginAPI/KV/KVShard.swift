@@ -72,7 +72,9 @@ struct KVShard {
     }
 
     /// Writes `payload` at `key` (replacing any entry) and makes room by evicting least recently used
-    /// entries. Returns the slot, or throws when the entry alone exceeds the budget.
+    /// byte values. Counters and token buckets are never evicted (an evicted bucket would come back full
+    /// and admit too much): when only they are left, the write is refused with `.storeFull`. Returns the
+    /// slot, or throws when the entry alone exceeds the budget.
     mutating func store(
         _ key: [UInt8], payload: Payload, expiresAt: UInt64, version: UInt64
     ) throws(KVError) -> Int {
@@ -85,7 +87,7 @@ struct KVShard {
             nodes[slot].version = version
             nodes[slot].cost = cost
             touch(slot)
-            evict(keeping: slot)
+            try evict(keeping: slot)
             return slot
         }
         let node = Node(key: key, payload: payload, version: version, expiresAt: expiresAt, newer: -1, older: -1, cost: cost)
@@ -100,7 +102,12 @@ struct KVShard {
         index[key] = slot
         bytesUsed += cost
         linkAsNewest(slot)
-        evict(keeping: slot)
+        do {
+            try evict(keeping: slot)
+        } catch {
+            remove(slot: slot)
+            throw error
+        }
         return slot
     }
 
@@ -130,13 +137,23 @@ struct KVShard {
         return removed
     }
 
-    private mutating func evict(keeping keep: Int) {
-        while bytesUsed > byteLimit, oldest != -1 {
-            let victim = oldest == keep ? nodes[oldest].newer : oldest
-            if victim == -1 { break }
+    private mutating func evict(keeping keep: Int) throws(KVError) {
+        var candidate = oldest
+        while bytesUsed > byteLimit {
+            while candidate != -1, candidate == keep || !Self.isEvictable(nodes[candidate].payload) {
+                candidate = nodes[candidate].newer
+            }
+            guard candidate != -1 else { throw .storeFull(limit: byteLimit) }
+            let victim = candidate
+            candidate = nodes[victim].newer
             remove(slot: victim)
             evictions += 1
         }
+    }
+
+    private static func isEvictable(_ payload: Payload) -> Bool {
+        if case .bytes = payload { return true }
+        return false
     }
 
     private mutating func touch(_ slot: Int) {
