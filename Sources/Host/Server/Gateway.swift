@@ -30,7 +30,6 @@ public final class Gateway: Sendable {
         if config.session.keys.isEmpty {
             keyring = Keyring.generated()
             generatedKeyring = keyring
-            logger.warning("no session key configured (config.session.keys or SESSION_KEY): generated one for this process; other replicas cannot serve its sessions and a restart ends them")
         } else {
             keyring = try Keyring(masterKeys: config.session.keys)
             generatedKeyring = nil

@@ -5,7 +5,9 @@ import NIOCore
 import NIOHTTP1
 
 /// The gateway's HTTP client towards MCP servers: pooled keep-alive connections per endpoint, bounded
-/// connect and time-to-head timeouts, an idle limit on response bodies, and no redirects or decompression.
+/// connect and time-to-head timeouts, an idle limit on response bodies, no decompression. Up to three
+/// redirects are followed with method and body kept on 307/308 (an endpoint written `…/mcp/` reaches a server
+/// that serves `…/mcp`, as the official SDK's does with a 307); credentials are dropped across origins.
 ///
 /// Every call runs its callbacks on the event loop of the client exchange that made it, so relaying an
 /// upstream response to the client costs no thread hop. Thread-safe; one instance per gateway.
@@ -20,7 +22,7 @@ final class UpstreamClient: Sendable {
         self.settings = settings
         func configuration(read: TimeAmount?) -> HTTPClient.Configuration {
             var configuration = HTTPClient.Configuration(
-                redirectConfiguration: .disallow,
+                redirectConfiguration: .follow(max: 3, allowCycles: false),
                 timeout: .init(connect: .init(settings.connectTimeout), read: read),
                 connectionPool: .init(
                     idleTimeout: .init(settings.poolIdleTimeout),
