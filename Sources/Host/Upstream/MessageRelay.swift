@@ -312,6 +312,10 @@ final class MessageRelay: UpstreamResponseHandler {
                 entries: [
                     SessionState.Entry(target: context.target.name, endpoint: context.endpoint.endpoint.url, upstreamSessionID: upstreamSessionID)
                 ])
+            guard state.fitsEncodingLimits else {
+                exchange.fail(.upstream(.badGateway, target: target.name, "Upstream session id or protocol version is too long to seal"), idJSON: requestIDJSON)
+                return
+            }
             let sessionID = exchange.runtime.sessionCodec.seal(state, route: context.route.identity)
             headers.add(name: "mcp-session-id", value: sessionID)
             exchange.noteSessionID(sessionID)
