@@ -64,7 +64,7 @@ extension Exchange {
     /// Answers a request with a JSON response document the gateway composed (filters see it first).
     func respondComposed(_ response: JSONDocument, message: RPCMessage, extraHeaders: [(String, String)] = []) {
         var body = allocator.buffer(bytes: response.serialized())
-        if let parsed = try? body.withUnsafeReadableBytes({ RPCMessage.parse($0) }).get(), let filtered = filterResponse(parsed, raw: body) {
+        if case .success(let parsed) = RPCMessage.classify(response), let filtered = filterResponse(parsed, raw: body) {
             body = allocator.buffer(bytes: filtered)
         }
         respond(status: .ok, headers: MCPExchangeHandler.jsonHeaders(extra: extraHeaders), body: body)
