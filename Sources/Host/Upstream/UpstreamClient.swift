@@ -9,8 +9,8 @@ import NIOHTTP1
 /// redirects are followed with method and body kept on 307/308 (an endpoint written `…/mcp/` reaches a server
 /// that serves `…/mcp`, as the official SDK's does with a 307); credentials are dropped across origins.
 ///
-/// Every call runs its callbacks on the event loop of the client exchange that made it, so relaying an
-/// upstream response to the client costs no thread hop. Thread-safe; one instance per gateway.
+/// Every call runs its callbacks on the event loop of the client exchange that made it. Thread-safe; one
+/// instance per gateway.
 final class UpstreamClient: Sendable {
     /// For POST and DELETE: the body idle limit is `streamIdleTimeout`.
     private let requests: HTTPClient
@@ -53,7 +53,10 @@ final class UpstreamClient: Sendable {
             let task = client.execute(
                 request: httpRequest,
                 delegate: delegate,
-                eventLoop: .delegateAndChannel(on: eventLoop),
+                // `.delegate`, not `.delegateAndChannel`: AsyncHTTPClient serves a request that *requires* an
+                // event loop with an "overflow" connection it closes afterwards, so requiring ours would open a
+                // new upstream connection per request. Preferring it reuses pooled keep-alive connections.
+                eventLoop: .delegate(on: eventLoop),
                 deadline: .now() + .init(settings.requestTimeout))
             return UpstreamCall(task: task)
         } catch {
