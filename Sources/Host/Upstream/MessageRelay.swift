@@ -353,7 +353,9 @@ struct UpstreamFailure {
 
     init(_ error: any Error, target: String) {
         let text = String(describing: error)
-        if text.contains("deadlineExceeded") || text.contains("readTimeout") || text.contains("connectTimeout") {
+        // Timeouts: no head in time or a silent body (`UpstreamError`), or no connection in time (NIO's
+        // `connectTimeout`, possibly wrapped by the happy-eyeballs resolver, hence the text match).
+        if (error as? UpstreamError)?.isTimeout == true || text.contains("connectTimeout") {
             message = "Upstream '\(target)' did not answer in time (\(text))"
             gatewayError = .upstream(.gatewayTimeout, target: target, message)
         } else {

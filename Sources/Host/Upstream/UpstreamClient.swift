@@ -1,38 +1,38 @@
-import AsyncHTTPClient
 import Foundation
-import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
-/// The gateway's HTTP client towards MCP servers: pooled keep-alive connections per endpoint, bounded
-/// connect and time-to-head timeouts, an idle limit on response bodies, no decompression. Up to three
-/// redirects are followed with method and body kept on 307/308 (an endpoint written `…/mcp/` reaches a server
-/// that serves `…/mcp`, as the official SDK's does with a 307); credentials are dropped across origins.
+/// The gateway's HTTP/1.1 client towards MCP servers, built from SwiftNIO handlers: keep-alive connection
+/// pools per event loop and origin (`UpstreamLoopPool`), one request at a time per connection
+/// (`UpstreamConnection`), bounded connect and time-to-head timeouts, an idle limit on POST response
+/// bodies, no decompression. Up to three redirects are followed with method and body kept on 307/308 (an
+/// endpoint written `…/mcp/` reaches a server that serves `…/mcp`, as the official SDK's does with a 307);
+/// `Authorization` is dropped across origins; other 3xx answers are final.
 ///
-/// Every call runs its callbacks on the event loop of the client exchange that made it. Thread-safe; one
-/// instance per gateway.
+/// A request runs on a connection of the event loop it was made on, so every callback comes on the
+/// exchange's loop with no thread hop and no lock on the way. Thread-safe; one instance per gateway.
 final class UpstreamClient: Sendable {
-    /// For POST and DELETE: the body idle limit is `streamIdleTimeout`.
-    private let requests: HTTPClient
-    /// For GET streams: no idle limit (a quiet server stream is normal); the gateway keeps the client side alive.
-    private let streams: HTTPClient
     private let settings: UpstreamSettings
+    private let poolSettings: UpstreamLoopPool.Settings
+    /// One pool per loop of the group, built at init and never changed: looked up without a lock.
+    private let pools: [ObjectIdentifier: UpstreamLoopPool]
+    /// Pools of loops outside the group (not used by the gateway itself; created on first use).
+    private let foreignPools = NIOLockedValueBox<[ObjectIdentifier: UpstreamLoopPool]>([:])
 
     init(eventLoopGroup: any EventLoopGroup, settings: UpstreamSettings) {
         self.settings = settings
-        func configuration(read: TimeAmount?) -> HTTPClient.Configuration {
-            var configuration = HTTPClient.Configuration(
-                redirectConfiguration: .follow(max: 3, allowCycles: false),
-                timeout: .init(connect: .init(settings.connectTimeout), read: read),
-                connectionPool: .init(
-                    idleTimeout: .init(settings.poolIdleTimeout),
-                    concurrentHTTP1ConnectionsPerHostSoftLimit: settings.maxConnectionsPerEndpoint),
-                decompression: .disabled)
-            configuration.httpVersion = .automatic
-            return configuration
+        self.poolSettings = UpstreamLoopPool.Settings(
+            connectTimeout: TimeAmount(settings.connectTimeout),
+            idleTimeout: TimeAmount(settings.poolIdleTimeout),
+            maxConnections: max(1, settings.maxConnectionsPerEndpoint),
+            tls: try? NIOSSLContext(configuration: .makeClientConfiguration()))
+        var pools: [ObjectIdentifier: UpstreamLoopPool] = [:]
+        for loop in eventLoopGroup.makeIterator() {
+            pools[ObjectIdentifier(loop)] = UpstreamLoopPool(eventLoop: loop, settings: poolSettings)
         }
-        self.requests = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration(read: .init(settings.streamIdleTimeout)))
-        self.streams = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration(read: nil))
+        self.pools = pools
     }
 
     /// Sends one request. Callbacks reach `handler` on `eventLoop`; the returned call can be cancelled
@@ -42,34 +42,48 @@ final class UpstreamClient: Sendable {
         on eventLoop: any EventLoop,
         handler: any UpstreamResponseHandler
     ) -> UpstreamCall {
-        let delegate = UpstreamDelegate(handler: handler, eventLoop: eventLoop)
-        do {
-            let httpRequest = try HTTPClient.Request(
-                url: request.endpoint.foundationURL,
-                method: request.method,
-                headers: request.headers,
-                body: request.body.map { .byteBuffer($0) })
-            let client = request.method == .GET ? streams : requests
-            let task = client.execute(
-                request: httpRequest,
-                delegate: delegate,
-                // `.delegate`, not `.delegateAndChannel`: AsyncHTTPClient serves a request that *requires* an
-                // event loop with an "overflow" connection it closes afterwards, so requiring ours would open a
-                // new upstream connection per request. Preferring it reuses pooled keep-alive connections.
-                eventLoop: .delegate(on: eventLoop),
-                deadline: .now() + .init(settings.requestTimeout))
-            return UpstreamCall(task: task)
-        } catch {
-            eventLoop.execute { delegate.fail(error) }
+        guard let target = request.endpoint.target else {
+            let url = request.endpoint.endpoint.url
+            let failing = FailingHandler(handler: handler)
+            eventLoop.execute { failing.handler.upstreamFailed(UpstreamError.invalidURL(url)) }
             return UpstreamCall(task: nil)
+        }
+        let task = UpstreamTask(
+            target: target, request: request, eventLoop: eventLoop, pool: pool(for: eventLoop),
+            idleTimeout: request.method == .GET ? nil : TimeAmount(settings.streamIdleTimeout), handler: handler)
+        let requestTimeout = TimeAmount(settings.requestTimeout)
+        if eventLoop.inEventLoop {
+            task.start(requestTimeout: requestTimeout)
+        } else {
+            eventLoop.execute { task.start(requestTimeout: requestTimeout) }
+        }
+        return UpstreamCall(task: task)
+    }
+
+    /// Closes every pooled connection and fails requests still waiting for one.
+    func shutdown() async {
+        let foreign = foreignPools.withLockedValue { Array($0.values) }
+        for pool in Array(pools.values) + foreign {
+            try? await pool.eventLoop.submit { pool.shutdown() }.get()
         }
     }
 
-    /// Closes every pooled connection.
-    func shutdown() async {
-        try? await requests.shutdown()
-        try? await streams.shutdown()
+    private func pool(for eventLoop: any EventLoop) -> UpstreamLoopPool {
+        let key = ObjectIdentifier(eventLoop)
+        if let pool = pools[key] { return pool }
+        return foreignPools.withLockedValue { foreign in
+            if let pool = foreign[key] { return pool }
+            let pool = UpstreamLoopPool(eventLoop: eventLoop, settings: poolSettings)
+            foreign[key] = pool
+            return pool
+        }
     }
+}
+
+/// Carries a handler to its own event loop to be told the request could not start.
+/// `@unchecked Sendable`: the handler is only used on that loop.
+private struct FailingHandler: @unchecked Sendable {
+    let handler: any UpstreamResponseHandler
 }
 
 /// One request to an upstream endpoint.
@@ -82,9 +96,10 @@ struct UpstreamRequest {
 
 /// A handle on an upstream request in flight.
 struct UpstreamCall {
-    fileprivate let task: HTTPClient.Task<Void>?
+    fileprivate let task: UpstreamTask?
 
-    /// Stops the request; the handler gets `upstreamFailed` unless it already finished.
+    /// Stops the request; the handler gets `upstreamFailed` unless it already finished. The connection
+    /// is closed, never returned to the pool.
     func cancel() {
         task?.cancel()
     }
@@ -101,56 +116,16 @@ protocol UpstreamResponseHandler: AnyObject {
     func upstreamFailed(_ error: any Error)
 }
 
-/// Adapts AsyncHTTPClient's delegate to `UpstreamResponseHandler`.
-///
-/// `@unchecked Sendable`: AsyncHTTPClient calls it only on `eventLoop` (`.delegateAndChannel`), and every
-/// mutable field is touched only there.
-private final class UpstreamDelegate: HTTPClientResponseDelegate, @unchecked Sendable {
-    typealias Response = Void
-
-    private var handler: (any UpstreamResponseHandler)?
-    private let eventLoop: any EventLoop
-
-    init(handler: any UpstreamResponseHandler, eventLoop: any EventLoop) {
-        self.handler = handler
-        self.eventLoop = eventLoop
-    }
-
-    func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        handler?.upstreamHead(head) ?? eventLoop.makeSucceededVoidFuture()
-    }
-
-    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        handler?.upstreamBody(buffer) ?? eventLoop.makeSucceededVoidFuture()
-    }
-
-    func didReceiveError(task: HTTPClient.Task<Void>, _ error: any Error) {
-        fail(error)
-    }
-
-    func didFinishRequest(task: HTTPClient.Task<Void>) throws {
-        let handler = self.handler
-        self.handler = nil
-        handler?.upstreamEnd()
-    }
-
-    func fail(_ error: any Error) {
-        let handler = self.handler
-        self.handler = nil
-        handler?.upstreamFailed(error)
-    }
-}
-
-/// An upstream endpoint with what the hot path needs precomputed at load: the parsed URL and the
-/// `Host` value.
+/// An upstream endpoint with what the hot path needs precomputed at load: origin, request target and
+/// `Host` value (`target`; nil when the URL is not absolute http(s), which fails requests, not the load).
 struct ResolvedEndpoint: Sendable {
     var endpoint: UpstreamEndpoint
-    let foundationURL: URL
+    let target: UpstreamTarget?
 
     init?(_ endpoint: UpstreamEndpoint) {
-        guard let url = URL(string: endpoint.url) else { return nil }
+        guard URL(string: endpoint.url) != nil else { return nil }
         self.endpoint = endpoint
-        self.foundationURL = url
+        self.target = UpstreamTarget(url: endpoint.url)
     }
 }
 

@@ -1,0 +1,153 @@
+import NIOCore
+import NIOHTTP1
+
+/// One upstream request from `execute` to its last callback: it owns the handler, the time-to-head
+/// deadline, the redirect count and the one retry a stale pooled connection earns, and it asks its loop's
+/// pool for a connection for each attempt.
+///
+/// `@unchecked Sendable`: confined to `eventLoop` (the exchange's, which is also the loop of every
+/// connection it runs on); only `cancel()` may be called from elsewhere, and it hops.
+final class UpstreamTask: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    private let pool: UpstreamLoopPool
+    private(set) var target: UpstreamTarget
+    let method: HTTPMethod
+    private(set) var headers: HTTPHeaders
+    let body: ByteBuffer?
+    /// The longest silence on the response body (nil: none, for GET streams).
+    let idleTimeout: TimeAmount?
+    private var handler: (any UpstreamResponseHandler)?
+    private var deadline: Scheduled<Void>?
+    /// The connection the current attempt runs on.
+    private var connection: UpstreamConnection?
+    /// Set while a 307/308 body is drained before the request goes to `redirect`.
+    private var redirect: UpstreamTarget?
+    private var redirects = 0
+    private var retried = false
+
+    init(
+        target: UpstreamTarget, request: UpstreamRequest, eventLoop: any EventLoop, pool: UpstreamLoopPool,
+        idleTimeout: TimeAmount?, handler: any UpstreamResponseHandler
+    ) {
+        self.eventLoop = eventLoop
+        self.pool = pool
+        self.target = target
+        self.method = request.method
+        self.body = request.body
+        self.idleTimeout = idleTimeout
+        self.handler = handler
+        self.headers = request.headers
+        Self.addFraming(to: &headers, target: target, body: request.body, method: request.method)
+    }
+
+    /// True once the handler got its last callback (or the request was cancelled).
+    var finished: Bool { handler == nil }
+
+    /// Arms the time-to-head deadline and asks for a connection.
+    func start(requestTimeout: TimeAmount) {
+        deadline = eventLoop.scheduleTask(in: requestTimeout) { [self] in fail(UpstreamError.deadlineExceeded) }
+        pool.acquire(for: self, fresh: false)
+    }
+
+    /// Called by the pool: run the current attempt on `connection`.
+    func attach(_ connection: UpstreamConnection) {
+        guard !finished else {
+            pool.release(connection)
+            return
+        }
+        self.connection = connection
+        connection.run(self)
+    }
+
+    // MARK: Response (called by the connection)
+
+    func responseHead(_ head: HTTPResponseHead) -> EventLoopFuture<Void>? {
+        if (head.status == .temporaryRedirect || head.status == .permanentRedirect), redirects < 3,
+            let location = head.headers.first(name: "location")
+        {
+            guard let next = target.resolving(location: location) else {
+                fail(UpstreamError.invalidURL(location))
+                return nil
+            }
+            redirect = next
+            return nil
+        }
+        deadline?.cancel()
+        deadline = nil
+        return handler?.upstreamHead(head)
+    }
+
+    func responseBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void>? {
+        guard redirect == nil else { return nil }
+        return handler?.upstreamBody(buffer)
+    }
+
+    /// The response is complete; the connection was already handed back (or closed).
+    func responseEnd() {
+        connection = nil
+        if let next = redirect {
+            redirect = nil
+            follow(next)
+            return
+        }
+        guard let handler else { return }
+        self.handler = nil
+        handler.upstreamEnd()
+    }
+
+    /// The connection closed or failed under the current attempt. `retryable`: nothing of a response had
+    /// arrived on a connection that had served before, so the server most likely closed it while it sat
+    /// idle in the pool and never processed this request; that earns one attempt on a fresh connection.
+    func connectionFailed(_ error: any Error, retryable: Bool) {
+        connection = nil
+        guard !finished else { return }
+        if retryable && !retried {
+            retried = true
+            pool.acquire(for: self, fresh: true)
+            return
+        }
+        fail(error)
+    }
+
+    /// Ends the request with `error` unless the handler already finished; closes its connection.
+    func fail(_ error: any Error) {
+        deadline?.cancel()
+        deadline = nil
+        if let connection {
+            self.connection = nil
+            connection.abort()
+        }
+        guard let handler else { return }
+        self.handler = nil
+        handler.upstreamFailed(error)
+    }
+
+    /// `UpstreamCall.cancel()`: from any thread.
+    func cancel() {
+        if eventLoop.inEventLoop {
+            fail(UpstreamError.cancelled)
+        } else {
+            eventLoop.execute { [self] in fail(UpstreamError.cancelled) }
+        }
+    }
+
+    // MARK: Redirects
+
+    private func follow(_ next: UpstreamTarget) {
+        guard !finished else { return }
+        redirects += 1
+        if next.origin != target.origin { headers.remove(name: "authorization") }
+        target = next
+        Self.addFraming(to: &headers, target: next, body: body, method: method)
+        pool.acquire(for: self, fresh: false)
+    }
+
+    private static func addFraming(to headers: inout HTTPHeaders, target: UpstreamTarget, body: ByteBuffer?, method: HTTPMethod) {
+        headers.replaceOrAdd(name: "host", value: target.hostHeader)
+        if let body {
+            headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+        } else if method == .POST || method == .PUT {
+            headers.replaceOrAdd(name: "content-length", value: "0")
+        }
+    }
+}
