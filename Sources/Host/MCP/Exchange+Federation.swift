@@ -157,7 +157,7 @@ extension Exchange {
         let now = nowSeconds
         let state = SessionState(
             protocolVersion: lowest, principal: principal.map(PrincipalDigest.init(principal:)), issuedAt: now,
-            expiresAt: now + runtime.sessionTTLSeconds,
+            expiresAt: runtime.sessionExpiry(now: now),
             entries: ordered.map { SessionState.Entry(target: $0.call.target.name, endpoint: $0.call.endpoint.endpoint.url, upstreamSessionID: $0.upstreamSessionID) })
         guard state.fitsEncodingLimits else {
             endUpstreamSessions(initialized)

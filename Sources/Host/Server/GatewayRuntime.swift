@@ -16,6 +16,12 @@ final class GatewayRuntime: Sendable {
     let limits: Limits
     let sessionTTLSeconds: UInt64
 
+    /// When a session made at `now` (whole Unix seconds) expires: at least `ttl` seconds later, whatever
+    /// fraction of the current second has already passed.
+    func sessionExpiry(now: UInt64) -> UInt64 {
+        now + sessionTTLSeconds + 1
+    }
+
     init(config: GatewayConfig, keyring: Keyring, pluginServices: HostServices) throws(RuntimeBuildError) {
         self.config = config
         self.sessionCodec = SessionCodec(keyring: keyring)

@@ -308,7 +308,7 @@ final class MessageRelay: UpstreamResponseHandler {
                 protocolVersion: negotiated,
                 principal: context.principal,
                 issuedAt: now,
-                expiresAt: now + exchange.runtime.sessionTTLSeconds,
+                expiresAt: exchange.runtime.sessionExpiry(now: now),
                 entries: [
                     SessionState.Entry(target: context.target.name, endpoint: context.endpoint.endpoint.url, upstreamSessionID: upstreamSessionID)
                 ])
