@@ -50,7 +50,8 @@ def machine() -> dict:
 
 def git_state(root: Path) -> dict:
     commit = _cmd(["git", "-C", str(root), "rev-parse", "HEAD"])
-    dirty = _cmd(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "Sources", "Plugins",
+    # what the build compiled beyond the commit: changed and new files of the gateway and its plugins
+    dirty = _cmd(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=all", "--", "Sources", "Plugins",
                   "Package.swift", "include"])
     return {"commit": commit, "sources_modified": bool(dirty.strip()), "modified": dirty.splitlines()[:20]}
 

@@ -24,5 +24,17 @@ let package = Package(
             path: "Benchmarks/SessionCodec",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // jansson for RPCParseBenchmarks (the gateway's CJansson target is not a product of its package).
+        .systemLibrary(name: "CJanssonMicro", path: "Sources/CJanssonMicro", pkgConfig: "jansson"),
+        // JSON-RPC parse + envelope classification, a copy of the internal RPCMessage.parse (see the file).
+        .executableTarget(
+            name: "RPCParseBenchmarks",
+            dependencies: [
+                "CJanssonMicro",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/RPCParse",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )
