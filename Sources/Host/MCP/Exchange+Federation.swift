@@ -33,14 +33,9 @@ extension Exchange {
         }
         let state = FanOutState(count: calls.count, completion: completion)
         for (index, call) in calls.enumerated() {
-            var upstreamHeaders = UpstreamHeaders.make(
-                from: headers, forwardAuthorization: call.target.forwardAuthorization, remoteAddress: request.remoteAddress,
-                accept: UpstreamHeaders.acceptBoth, contentType: true)
-            addSessionHeaders(&upstreamHeaders, upstreamSessionID: call.upstreamSessionID, protocolVersion: call.protocolVersion)
-            for (name, value) in call.headerOverrides {
-                if value.isEmpty { upstreamHeaders.remove(name: name) } else { upstreamHeaders.replaceOrAdd(name: name, value: value) }
-            }
-            applyUpstreamEdits(to: &upstreamHeaders)
+            let upstreamHeaders = upstreamHeaders(
+                for: call.target, accept: UpstreamHeaders.acceptBoth, contentType: true, upstreamSessionID: call.upstreamSessionID,
+                protocolVersion: call.protocolVersion, overrides: call.headerOverrides)
             let target = call.target
             let relay = CollectRelay(
                 requestIDJSON: requestIDJSON, target: target.name, sentSessionID: call.upstreamSessionID != nil, limits: runtime.limits,

@@ -74,11 +74,9 @@ extension Exchange {
         }
         let relay = StreamRelay(exchange: self, members: session.members.map(\.target.name), rewriter: route.federates ? FederationRewriter(naming: route.naming) : nil)
         for (index, member) in session.members.enumerated() {
-            var upstreamHeaders = UpstreamHeaders.make(
-                from: headers, forwardAuthorization: member.target.forwardAuthorization, remoteAddress: request.remoteAddress,
-                accept: UpstreamHeaders.acceptStream, contentType: false)
-            addSessionHeaders(&upstreamHeaders, upstreamSessionID: member.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion)
-            applyUpstreamEdits(to: &upstreamHeaders)
+            let upstreamHeaders = upstreamHeaders(
+                for: member.target, accept: UpstreamHeaders.acceptStream, contentType: false,
+                upstreamSessionID: member.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion)
             track(services.upstream.execute(
                 UpstreamRequest(endpoint: member.endpoint, method: .GET, headers: upstreamHeaders, body: nil),
                 on: eventLoop, handler: relay.member(index)))
@@ -95,11 +93,9 @@ extension Exchange {
         }
         let relay = DeleteRelay(exchange: self, targets: members.map(\.target.name))
         for (index, member) in members.enumerated() {
-            var upstreamHeaders = UpstreamHeaders.make(
-                from: headers, forwardAuthorization: member.target.forwardAuthorization, remoteAddress: request.remoteAddress,
-                accept: UpstreamHeaders.acceptBoth, contentType: false)
-            addSessionHeaders(&upstreamHeaders, upstreamSessionID: member.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion)
-            applyUpstreamEdits(to: &upstreamHeaders)
+            let upstreamHeaders = upstreamHeaders(
+                for: member.target, accept: UpstreamHeaders.acceptBoth, contentType: false,
+                upstreamSessionID: member.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion)
             track(services.upstream.execute(
                 UpstreamRequest(endpoint: member.endpoint, method: .DELETE, headers: upstreamHeaders, body: nil),
                 on: eventLoop, handler: relay.member(index)))
@@ -168,9 +164,22 @@ extension Exchange {
         return OpenedSession(state: state, members: members)
     }
 
-    func addSessionHeaders(_ headers: inout HTTPHeaders, upstreamSessionID: String?, protocolVersion: String?) {
-        if let upstreamSessionID { headers.add(name: "mcp-session-id", value: upstreamSessionID) }
-        if let protocolVersion { headers.add(name: "mcp-protocol-version", value: protocolVersion) }
+    /// The headers of a request to `target` made for this client request: the client's end-to-end headers
+    /// (`UpstreamHeaders`), the upstream's own session id and the protocol version, then the filters' edits.
+    func upstreamHeaders(
+        for target: TargetPool, accept: String, contentType: Bool, upstreamSessionID: String?, protocolVersion: String?,
+        overrides: [(String, String)] = []
+    ) -> HTTPHeaders {
+        var upstreamHeaders = UpstreamHeaders.make(
+            from: headers, forwardAuthorization: target.forwardAuthorization, remoteAddress: request.remoteAddress,
+            accept: accept, contentType: contentType)
+        if let upstreamSessionID { upstreamHeaders.add(name: "mcp-session-id", value: upstreamSessionID) }
+        if let protocolVersion { upstreamHeaders.add(name: "mcp-protocol-version", value: protocolVersion) }
+        for (name, value) in overrides {
+            if value.isEmpty { upstreamHeaders.remove(name: name) } else { upstreamHeaders.replaceOrAdd(name: name, value: value) }
+        }
+        applyUpstreamEdits(to: &upstreamHeaders)
+        return upstreamHeaders
     }
 
     // MARK: Upstream
@@ -188,12 +197,9 @@ extension Exchange {
         rewriteEvent: ((RPCMessage) -> Bool)? = nil,
         headerOverrides: [(String, String)] = []
     ) {
-        var upstreamHeaders = UpstreamHeaders.make(
-            from: headers, forwardAuthorization: target.forwardAuthorization, remoteAddress: request.remoteAddress,
-            accept: UpstreamHeaders.acceptBoth, contentType: true)
-        addSessionHeaders(&upstreamHeaders, upstreamSessionID: upstreamSessionID, protocolVersion: protocolVersion)
-        for (name, value) in headerOverrides { upstreamHeaders.replaceOrAdd(name: name, value: value) }
-        applyUpstreamEdits(to: &upstreamHeaders)
+        let upstreamHeaders = upstreamHeaders(
+            for: target, accept: UpstreamHeaders.acceptBoth, contentType: true, upstreamSessionID: upstreamSessionID,
+            protocolVersion: protocolVersion, overrides: headerOverrides)
         let relay = MessageRelay(
             exchange: self, purpose: purpose, requestIDJSON: message.idJSON, target: target,
             sentSessionID: upstreamSessionID != nil, inspect: inspect, rewriteEvent: rewriteEvent)

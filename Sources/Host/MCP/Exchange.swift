@@ -234,27 +234,14 @@ final class Exchange {
     /// Upstream request header edits queued by the filters.
     func applyUpstreamEdits(to headers: inout HTTPHeaders) {
         guard let edits = filters?.upstreamHeaderEdits, !edits.isEmpty else { return }
-        for edit in edits {
-            switch edit.operation {
-            case .set: headers.replaceOrAdd(name: edit.name, value: edit.value)
-            case .add: headers.add(name: edit.name, value: edit.value)
-            case .remove: headers.remove(name: edit.name)
-            }
-        }
+        headers.apply(edits)
     }
 
     /// Lets the filters add their response headers (CORS, rate-limit headers, …) to any response head.
     private func filterResponseHeaders(_ headers: inout HTTPHeaders, status: HTTPResponseStatus, origin: FilterHTTPResponse.Origin, isEventStream: Bool) {
         guard let filters, filters.chain.wantsResponseHeaders || !filters.responseHeaderEdits.isEmpty else { return }
-        let edits = filters.onResponseHeaders(
-            FilterHTTPResponse(status: Int(status.code), origin: origin, isEventStream: isEventStream, headers: headers.map { ($0.name, $0.value) }))
-        for edit in edits {
-            switch edit.operation {
-            case .set: headers.replaceOrAdd(name: edit.name, value: edit.value)
-            case .add: headers.add(name: edit.name, value: edit.value)
-            case .remove: headers.remove(name: edit.name)
-            }
-        }
+        headers.apply(filters.onResponseHeaders(
+            FilterHTTPResponse(status: Int(status.code), origin: origin, isEventStream: isEventStream, headers: headers.map { ($0.name, $0.value) })))
     }
 
     // MARK: Answering
@@ -342,6 +329,19 @@ final class Exchange {
     }
 
     var nowSeconds: UInt64 { WallClock.nowSeconds }
+}
+
+extension HTTPHeaders {
+    /// Applies filter header edits in order.
+    mutating func apply(_ edits: [FilterHeaderEdit]) {
+        for edit in edits {
+            switch edit.operation {
+            case .set: replaceOrAdd(name: edit.name, value: edit.value)
+            case .add: add(name: edit.name, value: edit.value)
+            case .remove: remove(name: edit.name)
+            }
+        }
+    }
 }
 
 /// The media types an `Accept` header admits, as far as MCP cares.
