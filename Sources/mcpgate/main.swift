@@ -37,7 +37,7 @@ struct Run: AsyncParsableCommand {
         do {
             gateway = try Gateway(configPath: file, logger: logger)
         } catch {
-            throw ValidationError("\(error)")
+            throw ConfigFailure(error)
         }
         try await gateway.run()
     }
@@ -55,7 +55,7 @@ struct Check: AsyncParsableCommand {
             let summary = try ConfigCheck.run(path: file)
             print(summary)
         } catch {
-            throw ValidationError("\(error)")
+            throw ConfigFailure(error)
         }
     }
 }
@@ -90,5 +90,15 @@ struct PluginCheckCommand: AsyncParsableCommand {
         let report = PluginCheck.run(pluginPath: plugin, configJSON: configJSON, exchangesJSON: exchangesJSON, failOpen: failOpen)
         print(report.text, terminator: "")
         if !report.ok { throw ExitCode.failure }
+    }
+}
+
+/// A config that cannot be served: printed as one `Error: …` line on standard error (the error names the file,
+/// line and column), without the command's usage text, and the process exits with status 1.
+struct ConfigFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ error: any Error) {
+        description = "\(error)"
     }
 }

@@ -58,7 +58,7 @@ private func withRoute(_ route: String) -> String {
     #expect(bind.address == nil)
     let route = try #require(bind.listeners.first?.routes.first)
     #expect(route.name == nil)
-    #expect(route.identity == "bind 3000/listener 0/route 0")
+    #expect(route.identity == "* -> mcp")
     #expect(route.pathMatches.isEmpty)
     #expect(
         route.policies.cors
@@ -256,7 +256,7 @@ private func withRoute(_ route: String) -> String {
         ]
     )
     let second = try #require(config.binds.last)
-    #expect(second.listeners.first?.routes.first?.identity == "bind 3001/listener 0/route 0")
+    #expect(second.listeners.first?.routes.first?.identity == "* -> b")
     #expect(
         second.listeners.first?.routes.first?.backend.targets.first?.endpoints
             == [UpstreamEndpoint(url: "http://[::1]:8080/?x=1", scheme: "http", host: "::1", port: 8080, path: "/?x=1")]

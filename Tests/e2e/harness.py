@@ -301,12 +301,15 @@ def gateway_config(
     policies: dict[str, Any] | None = None,
     failure_mode: str | None = None,
     prefix_mode: str | None = None,
+    path: str | None = None,
 ) -> dict[str, Any]:
     tgts = []
     for name, urls in targets.items():
         mcp = {"host": urls[0]} if len(urls) == 1 else {"hosts": list(urls)}
         tgts.append({"name": name, "mcp": mcp})
     route: dict[str, Any] = {"name": route_name} if route_name else {}
+    if path:
+        route["matches"] = [{"path": {"exact": path}}]
     if policies:
         route["policies"] = policies
     backend: dict[str, Any] = {"targets": tgts}
@@ -354,11 +357,13 @@ class Gateway(ManagedProcess):
         policies: dict[str, Any] | None = None,
         failure_mode: str | None = None,
         prefix_mode: str | None = None,
+        path: str | None = None,
     ):
         """`policies` is the route's `policies` block (cors, jwtAuth, localRateLimit, cache, plugins).
-        `route_name` names the route; its identity is sealed into session ids, and without a
-        name it is the route's position, which includes the bind port. Gateways that must open
-        each other's sessions while listening on different ports therefore share a route name."""
+        `route_name` names the route; its identity is sealed into session ids. Without a name the
+        identity is derived from what the route serves (its paths and target names), never from
+        its port, so gateways on different ports serving the same route open each other's
+        sessions. `path` makes the route match that exact path only (default: every path)."""
         super().__init__(name, logdir)
         self.binary = require_gateway()
         self.port = free_port()
@@ -381,13 +386,15 @@ class Gateway(ManagedProcess):
             policies=policies,
             failure_mode=failure_mode,
             prefix_mode=prefix_mode,
+            path=path,
         )
+        self.path = path or "/mcp"
         self.config_path = self.logdir / f"{name}.yaml"
         self.config_path.write_text(to_yaml(self.config) + "\n")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/mcp"
+        return f"http://127.0.0.1:{self.port}{self.path}"
 
     @property
     def ready_url(self) -> str:

@@ -1,5 +1,7 @@
 """Two gateway processes with the same session key and config serve each other's sessions:
-a session opened on A continues on B (POST, GET, DELETE), on the replica A pinned it to."""
+a session opened on A continues on B (POST, GET, DELETE), on the replica A pinned it to.
+An unnamed route's identity comes from what it serves (paths and targets), not from its port, so
+gateways on 3000 and 3001 need no route name to share sessions (issue #10)."""
 
 from __future__ import annotations
 
@@ -23,8 +25,20 @@ def twins(mprocs, replicas):
     return a, b
 
 
-def test_session_opened_on_a_continues_on_b(twins):
-    a, b = twins
+@pytest.fixture(scope="module")
+def unnamed_twins(mprocs, replicas):
+    key = new_key()
+    targets = {"t": [r.url for r in replicas]}
+    # same key, same config, no route name: only the ports differ
+    a = mprocs.gateway(targets, name="gw-unnamed-A", keys=[key])
+    b = mprocs.gateway(targets, name="gw-unnamed-B", keys=[key])
+    assert a.port != b.port
+    return a, b
+
+
+@pytest.mark.parametrize("pair", ["twins", "unnamed_twins"])
+def test_session_opened_on_a_continues_on_b(pair, request):
+    a, b = request.getfixturevalue(pair)
     on_a = RawSession(a.url).initialize(strict=True)  # initialize + notifications/initialized (202) on A
     on_b = RawSession(b.url)
     on_b.session_id = on_a.session_id
@@ -93,3 +107,22 @@ def test_negotiated_version_travels_in_the_session(twins):
         on_a.delete()
         on_a.close()
         on_b.close()
+
+
+def test_unnamed_route_ids_are_refused_on_another_route(mprocs, replicas):
+    """Same key, same target, another path: the route identity differs, so A's id is 404 there."""
+    key = new_key()
+    targets = {"t": [r.url for r in replicas]}
+    a = mprocs.gateway(targets, name="gw-route-mcp", keys=[key])
+    other = mprocs.gateway(targets, name="gw-route-other", keys=[key], path="/other")
+    on_a = RawSession(a.url).initialize()
+    elsewhere = RawSession(other.url)
+    elsewhere.session_id, elsewhere.protocol_version = on_a.session_id, on_a.protocol_version
+    try:
+        assert on_a.call_ok("add", {"a": 1, "b": 2})["structuredContent"] == {"result": 3}
+        r, _ = elsewhere.call_tool("add", {"a": 1, "b": 2})
+        expect_error(r, 404, -32600)
+    finally:
+        on_a.delete()
+        on_a.close()
+        elsewhere.close()

@@ -49,6 +49,17 @@ struct ConfigNode {
         error("expected \(problem.expected), got \(problem.found ?? found)")
     }
 
+    /// `config.yaml:14:9: binds[0].listeners[0].routes[0].policies.cors`: where this node is, in the form errors
+    /// use, for errors found later (a plugin refusing its config when the chain is built).
+    var location: String {
+        var text = file
+        if let line {
+            text += ":\(line)"
+            if let column { text += ":\(column)" }
+        }
+        return path.isEmpty ? text : text + ": " + path
+    }
+
     /// `line 12`, to point from one error at another place in the file.
     var lineReference: String {
         guard let line else { return path }

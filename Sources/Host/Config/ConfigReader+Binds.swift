@@ -23,7 +23,7 @@ extension ConfigReader {
             let listenerNodes = try keys.required("listeners").sequence(of: "listeners", atLeastOne: "listener")
             var listeners: [Listener] = []
             for (index, listenerNode) in listenerNodes.enumerated() {
-                listeners.append(try readListener(listenerNode, port: port, index: index))
+                listeners.append(try readListener(listenerNode))
             }
             binds.append(Bind(port: port, address: address, listeners: listeners))
         }
@@ -31,7 +31,7 @@ extension ConfigReader {
     }
 
     /// `binds[].listeners[]`: plain HTTP, optionally for one host name, with at least one route.
-    mutating func readListener(_ node: ConfigNode, port: Int, index: Int) throws(ConfigError) -> Listener {
+    mutating func readListener(_ node: ConfigNode) throws(ConfigError) -> Listener {
         let keys = try node.mapping(allowed: Self.listenerKeys) { key in
             switch key {
             case "tls": "TLS termination is not supported by mcpgate yet; terminate TLS in front of it"
@@ -58,15 +58,15 @@ extension ConfigReader {
             }
         }
         let routeNodes = try keys.required("routes").sequence(of: "routes", atLeastOne: "route")
-        for (routeIndex, routeNode) in routeNodes.enumerated() {
-            listener.routes.append(
-                try readRoute(routeNode, identity: "bind \(port)/listener \(index)/route \(routeIndex)"))
+        for routeNode in routeNodes {
+            listener.routes.append(try readRoute(routeNode, hostname: listener.hostname))
         }
         return listener
     }
 
-    /// `routes[]`: path matches, policies and exactly one MCP backend. `identity` is used when the route has no name.
-    mutating func readRoute(_ node: ConfigNode, identity: String) throws(ConfigError) -> Route {
+    /// `routes[]`: path matches, policies and exactly one MCP backend. A route without a name gets an identity
+    /// derived from what it serves (`identity(hostname:pathMatches:targets:)`), never from where it listens.
+    mutating func readRoute(_ node: ConfigNode, hostname: String?) throws(ConfigError) -> Route {
         let keys = try node.mapping(allowed: Self.routeKeys) { key in
             key == "hostnames" ? "route hostnames are not supported by mcpgate; set hostname on the listener" : nil
         }
@@ -92,7 +92,33 @@ extension ConfigReader {
             policies = try readPolicies(value)
         }
         let backend = try readBackends(try keys.required("backends", "the MCP backend"))
-        return Route(name: name, identity: name ?? identity, pathMatches: matches, policies: policies, backend: backend)
+        if let name {
+            return Route(name: name, identity: name, pathMatches: matches, policies: policies, backend: backend)
+        }
+        let served = Self.identity(hostname: hostname, pathMatches: matches, targets: backend.targets.map(\.name))
+        var route = Route(identity: served, pathMatches: matches, policies: policies, backend: backend)
+        var number = 2
+        while let other = derivedIdentities[route.identity], !other.servesTheSame(as: route) {
+            route.identity = "\(served) #\(number)"
+            number += 1
+        }
+        derivedIdentities[route.identity] = route
+        return route
+    }
+
+    /// The identity of an unnamed route, from what it serves: the listener's host name, the path matches and the
+    /// target names (`/mcp -> alpha,beta`, `mcp.example.com/mcp* -> tools`, `* -> tools` with no match). Two
+    /// gateways, or two binds, serving the same route on different ports give it the same identity, so their
+    /// sealed session ids open on each other; a route serving other paths or targets gets another, and ids of one
+    /// are refused on the other.
+    static func identity(hostname: String?, pathMatches: [PathMatch], targets: [String]) -> String {
+        let paths = pathMatches.isEmpty ? "*" : pathMatches.map { match in
+            switch match {
+            case .exact(let path): path
+            case .prefix(let path): path + "*"
+            }
+        }.joined(separator: "|")
+        return (hostname ?? "") + paths + " -> " + targets.joined(separator: ",")
     }
 
     /// `matches[]`: `{path: {exact: /mcp}}` or `{path: {pathPrefix: /mcp}}`.

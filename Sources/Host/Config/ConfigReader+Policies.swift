@@ -13,6 +13,9 @@ extension ConfigReader {
                 + "plugin (policies.plugins)"
         }
         var policies = Policies()
+        for key in ["cors", "jwtAuth", "localRateLimit", "cache"] {
+            if let value = keys.value(key) { policies.locations[key] = value.location }
+        }
         if let value = keys.value("cors") { policies.cors = try Self.policyBody(value, shape: .mapping) }
         if let value = keys.value("jwtAuth") {
             policies.jwtAuth = resolvingJWKSFile(try Self.policyBody(value, shape: .mapping))
@@ -62,6 +65,7 @@ extension ConfigReader {
         let path = try keys.required("path", "the plugin's shared library").name(
             "a shared library path", maxLength: 4096)
         var plugin = PluginReference(path: resolvePath(path))
+        plugin.location = node.location
         if let value = keys.present("config") { plugin.config = try value.json() }
         if let value = keys.value("failOpen") {
             plugin.failOpen = try value.bool()

@@ -11,6 +11,9 @@ struct ConfigReader {
     private(set) var warnings: [String] = []
     /// Route names seen so far, with where each was first given (names are unique across the file).
     var routeNames: [String: ConfigNode] = [:]
+    /// The routes given identities derived from what they serve so far, by identity (two routes that serve the
+    /// same thing share one; a different route that would get the same one is numbered).
+    var derivedIdentities: [String: Route] = [:]
     /// Every address the gateway will listen on so far (binds, admin, stats, readiness), with where each was given.
     /// A `nil` host is a bind on all interfaces.
     private var listenPlaces: [(host: String?, port: Int, place: ConfigNode, shared: Bool)] = []

@@ -26,16 +26,7 @@ public final class FilterChain: Sendable {
     /// already created are destroyed and the error names the instance.
     public init(_ specs: [FilterInstanceSpec], services: HostServices = HostServices()) throws(FilterChainError) {
         var instances: [FilterInstance] = []
-        var used: Set<String> = []
-        for spec in specs {
-            let base = spec.name ?? spec.plugin.name
-            var name = base
-            var suffix = 2
-            while used.contains(name) {
-                name = "\(base)#\(suffix)"
-                suffix += 1
-            }
-            used.insert(name)
+        for (spec, name) in zip(specs, Self.instanceNames(of: specs)) {
             instances.append(try FilterInstance(spec: spec, name: name, services: services))
         }
         self.instances = instances
@@ -45,6 +36,23 @@ public final class FilterChain: Sendable {
         wantsRPCResponses = instances.contains { $0.descriptor.pointee.on_rpc_response != nil }
         wantsSSEEvents = instances.contains { $0.descriptor.pointee.on_sse_event != nil }
         wantsResponseHeaders = instances.contains { $0.descriptor.pointee.on_response_headers != nil }
+    }
+
+    /// The name each spec's instance gets, in order: its `name`, else its plugin's name, with `#2`, `#3`, … on
+    /// repeats. Errors and metrics name instances this way.
+    public static func instanceNames(of specs: [FilterInstanceSpec]) -> [String] {
+        var used: Set<String> = []
+        return specs.map { spec in
+            let base = spec.name ?? spec.plugin.name
+            var name = base
+            var suffix = 2
+            while used.contains(name) {
+                name = "\(base)#\(suffix)"
+                suffix += 1
+            }
+            used.insert(name)
+            return name
+        }
     }
 
     /// Whether the chain has no instances (the host may skip it entirely).

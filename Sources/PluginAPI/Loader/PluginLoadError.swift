@@ -31,6 +31,9 @@ public enum PluginLoadError: Error, Sendable, Equatable, CustomStringConvertible
     case opensslNotLoaded(path: String, built: String)
     /// The plugin's `init` refused to start.
     case initFailed(path: String, plugin: String, status: Int32, message: String)
+    /// A bundled plugin (`libmcpgate_<name>.so`, SwiftPM product `product`) is in none of the searched
+    /// directories. `release`: the gateway runs from a release build directory.
+    case bundledPluginMissing(file: String, product: String, searched: [String], release: Bool)
 
     public var description: String {
         switch self {
@@ -64,6 +67,8 @@ public enum PluginLoadError: Error, Sendable, Equatable, CustomStringConvertible
             "plugin \(path): built with OpenSSL \(built) but no libcrypto is loaded for it; link it with -lcrypto"
         case .initFailed(let path, let plugin, let status, let message):
             "plugin \(path): \(plugin) init failed (status \(status)): \(message.isEmpty ? "no message" : message)"
+        case .bundledPluginMissing(let file, let product, let searched, let release):
+            "bundled plugin \(file) not found in \(searched.joined(separator: ", ")); build it with `swift build\(release ? " -c release" : "") --product \(product)` (scripts/build builds the gateway with every bundled plugin) or set \(PluginLoader.pluginDirectoryEnvironmentVariable) to the directory that holds it"
         }
     }
 }

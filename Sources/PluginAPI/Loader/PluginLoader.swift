@@ -32,12 +32,23 @@ public enum PluginLoader {
     /// The environment variable that overrides where bundled plugins are looked up.
     public static let pluginDirectoryEnvironmentVariable = "MCPGATE_PLUGIN_DIR"
 
-    /// Where bundled plugins live: `$MCPGATE_PLUGIN_DIR` if set, else the directory of the running
-    /// executable (SwiftPM puts `.dynamic` products next to it).
-    public static var bundledPluginDirectory: String {
+    /// Where bundled plugins are looked for, in order. `$MCPGATE_PLUGIN_DIR`, when set, is the only place;
+    /// otherwise the running executable's directory (where `swift build` puts the `.dynamic` plugin products
+    /// beside `mcpgate`), then `<executable's directory>/../lib/mcpgate` (the layout `scripts/install` writes:
+    /// `PREFIX/bin/mcpgate`, `PREFIX/lib/mcpgate/libmcpgate_*.so`).
+    public static var bundledPluginSearchPath: [String] {
         if let override = getenv(pluginDirectoryEnvironmentVariable), override.pointee != 0 {
-            return String(cString: override)
+            return [String(cString: override)]
         }
+        let executableDirectory = Self.executableDirectory
+        return [executableDirectory, executableDirectory + "/../lib/mcpgate"]
+    }
+
+    /// The first directory of `bundledPluginSearchPath`.
+    public static var bundledPluginDirectory: String { bundledPluginSearchPath[0] }
+
+    /// The directory of the running executable (`/proc/self/exe`), or "." when it cannot be read.
+    static var executableDirectory: String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard length > 0 else { return "." }
@@ -46,10 +57,27 @@ public enum PluginLoader {
         return String(executable[..<slash])
     }
 
-    /// The path of a bundled plugin by its short name: `<bundledPluginDirectory>/libmcpgate_<name>.so`
-    /// (e.g. "cors" -> libmcpgate_cors.so).
+    /// The file name of a bundled plugin: "cors" -> `libmcpgate_cors.so`.
+    public static func bundledPluginFileName(named name: String) -> String {
+        "libmcpgate_\(name).so"
+    }
+
+    /// The path of a bundled plugin by its short name: the first `bundledPluginSearchPath` directory holding
+    /// `libmcpgate_<name>.so`, or the first directory's path when none does.
     public static func bundledPluginPath(named name: String) -> String {
-        "\(bundledPluginDirectory)/libmcpgate_\(name).so"
+        (try? locateBundledPlugin(named: name)) ?? "\(bundledPluginDirectory)/\(bundledPluginFileName(named: name))"
+    }
+
+    /// The path of a bundled plugin found on `bundledPluginSearchPath`; throws `bundledPluginMissing`, whose
+    /// message says in one line where it looked and what to build, when no directory holds it.
+    public static func locateBundledPlugin(named name: String) throws(PluginLoadError) -> String {
+        let searched = bundledPluginSearchPath
+        let file = bundledPluginFileName(named: name)
+        for directory in searched {
+            let path = "\(directory)/\(file)"
+            if access(path, F_OK) == 0 { return path }
+        }
+        throw .bundledPluginMissing(file: file, product: "mcpgate_\(name)", searched: searched, release: searched[0].hasSuffix("/release"))
     }
 
     /// Loads, checks and initialises the plugin at `path` (or returns the one already loaded from
