@@ -4,6 +4,7 @@ import PluginAPI
 /// reports what it would serve.
 public enum ConfigCheck {
     public static func run(path: String) throws -> String {
+        FileDescriptorLimit.raiseSoftLimit()
         let (config, warnings) = try ConfigLoader.load(path: path)
         let keyring = config.session.keys.isEmpty ? Keyring.generated() : try Keyring(masterKeys: config.session.keys)
         _ = try GatewayRuntime(config: config, keyring: keyring, pluginServices: HostServices())

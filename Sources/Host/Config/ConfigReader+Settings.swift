@@ -1,8 +1,11 @@
 extension ConfigReader {
-    static let settingsKeys = ["session", "adminAddr", "statsAddr", "readinessAddr", "limits", "upstream"]
+    static let settingsKeys = ["session", "adminAddr", "adminToken", "statsAddr", "readinessAddr", "limits", "upstream"]
+    /// The environment variable that gives the admin token (it wins over `config.adminToken`).
+    static let adminTokenVariable = "MCPGATE_ADMIN_TOKEN"
     static let limitsKeys = [
         "maxRequestBodyBytes", "maxHeaderBytes", "maxResponseBodyBytes", "maxSseEventBytes", "maxOpenStreams",
-        "maxConnections", "clientIdleTimeout",
+        "maxConnections", "maxConnectionsPerClient", "clientIdleTimeout", "requestHeaderTimeout", "requestBodyTimeout",
+        "maxJsonNodes",
     ]
     static let upstreamKeys = [
         "connectTimeout", "requestTimeout", "streamIdleTimeout", "maxConnectionsPerEndpoint", "poolIdleTimeout",
@@ -12,6 +15,7 @@ extension ConfigReader {
     mutating func readSettings(_ node: ConfigNode?, into config: inout GatewayConfig) throws(ConfigError) {
         guard let node else {
             config.session = try readSession(nil)
+            config.adminToken = try readAdminToken(nil)
             return
         }
         let settings = try node.mapping(allowed: Self.settingsKeys) { key in
@@ -24,12 +28,13 @@ extension ConfigReader {
             }
         }
         config.session = try readSession(settings.present("session"))
+        config.adminToken = try readAdminToken(settings.value("adminToken"))
         if let value = settings.value("adminAddr") {
             let address = try value.socketAddress()
-            if !Self.isLoopback(address.host) {
-                warn(
-                    "the admin API listens on \(address), beyond this machine; bind it to 127.0.0.1 unless a firewall guards it",
-                    at: value)
+            if !Self.isLoopback(address.host) && config.adminToken == nil {
+                throw value.error(
+                    "expected a loopback address (127.0.0.1:15000), got \(address): the admin API can reload the gateway, so "
+                        + "beyond this machine it needs config.adminToken (or \(Self.adminTokenVariable))")
             }
             try claimListenAddress(host: address.host, port: address.port, at: value, what: "an address", shared: true)
             config.adminAddr = address
@@ -49,7 +54,7 @@ extension ConfigReader {
     }
 
     /// `config.limits`: sizes, counts and the client idle timeout; each absent key keeps its default.
-    func readLimits(_ node: ConfigNode) throws(ConfigError) -> Limits {
+    mutating func readLimits(_ node: ConfigNode) throws(ConfigError) -> Limits {
         let keys = try node.mapping(allowed: Self.limitsKeys)
         var limits = Limits()
         if let value = keys.value("maxRequestBodyBytes") { limits.maxRequestBodyBytes = try value.byteSize() }
@@ -57,8 +62,22 @@ extension ConfigReader {
         if let value = keys.value("maxResponseBodyBytes") { limits.maxResponseBodyBytes = try value.byteSize() }
         if let value = keys.value("maxSseEventBytes") { limits.maxSseEventBytes = try value.byteSize() }
         if let value = keys.value("maxOpenStreams") { limits.maxOpenStreams = try value.positiveCount() }
-        if let value = keys.value("maxConnections") { limits.maxConnections = try value.positiveCount() }
+        if let value = keys.value("maxConnections") {
+            limits.maxConnections = try value.positiveCount()
+            let allowed = FileDescriptorLimit.defaultMaxConnections
+            if limits.maxConnections > allowed {
+                warn(
+                    "maxConnections \(limits.maxConnections) is more than the descriptor limit allows "
+                        + "(RLIMIT_NOFILE \(FileDescriptorLimit.current)): lowered to \(allowed); raise `ulimit -n` to allow more",
+                    at: value)
+                limits.maxConnections = allowed
+            }
+        }
+        if let value = keys.value("maxConnectionsPerClient") { limits.maxConnectionsPerClient = try value.positiveCount() }
         if let value = keys.value("clientIdleTimeout") { limits.clientIdleTimeout = try value.duration() }
+        if let value = keys.value("requestHeaderTimeout") { limits.requestHeaderTimeout = try value.duration() }
+        if let value = keys.value("requestBodyTimeout") { limits.requestBodyTimeout = try value.duration() }
+        if let value = keys.value("maxJsonNodes") { limits.maxJsonNodes = try value.positiveCount() }
         return limits
     }
 
@@ -76,8 +95,30 @@ extension ConfigReader {
         return upstream
     }
 
-    /// Loopback names and addresses: `localhost`, `127.x.x.x`, `::1`.
+    /// `config.adminToken`, or `MCPGATE_ADMIN_TOKEN` (which wins): at least 16 visible ASCII characters. Messages
+    /// describe it, never quote it.
+    func readAdminToken(_ node: ConfigNode?) throws(ConfigError) -> String? {
+        func acceptable(_ token: String) -> Bool {
+            token.utf8.count >= 16 && token.utf8.count <= 4096 && token.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+        }
+        if let token = environment[Self.adminTokenVariable], !token.isEmpty {
+            guard acceptable(token) else {
+                throw ConfigError(
+                    file: "environment", path: Self.adminTokenVariable,
+                    message: "expected at least 16 visible ASCII characters (openssl rand -hex 32), got \(token.utf8.count) characters")
+            }
+            return token
+        }
+        guard let node else { return nil }
+        let token = try node.text("a token of at least 16 visible ASCII characters")
+        guard acceptable(token) else {
+            throw node.error("expected at least 16 visible ASCII characters (openssl rand -hex 32); the value is not shown")
+        }
+        return token
+    }
+
+    /// Loopback names and addresses, decided exactly (`OriginPolicy.isLoopback(name:)`).
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host.hasPrefix("127.") || host == "::1"
+        OriginPolicy.isLoopback(name: host)
     }
 }

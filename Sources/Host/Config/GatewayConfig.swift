@@ -6,6 +6,9 @@ public struct GatewayConfig: Sendable, Equatable {
     public var session: SessionSettings
     /// `config.adminAddr`, `config.statsAddr` (`/metrics`), `config.readinessAddr` (`/healthz/ready`).
     public var adminAddr: SocketAddressSpec?
+    /// `config.adminToken` (or `MCPGATE_ADMIN_TOKEN`): when set, every admin API request needs
+    /// `Authorization: Bearer <token>`. Required when `adminAddr` is beyond loopback. A secret: never shown.
+    public var adminToken: String?
     public var statsAddr: SocketAddressSpec?
     public var readinessAddr: SocketAddressSpec?
     /// `config.limits`: every bound the gateway enforces on client traffic.
@@ -74,10 +77,24 @@ public struct Limits: Sendable, Equatable {
     public var maxSseEventBytes: Int
     /// Most client streams (SSE responses and GET streams) open at once across the process. Default 10000.
     public var maxOpenStreams: Int
-    /// Most client connections open at once per bind. Default 20000.
+    /// Most client connections open at once per bind. Default: what the descriptor limit allows
+    /// (`FileDescriptorLimit.defaultMaxConnections`: half of RLIMIT_NOFILE less a reserve, since each client
+    /// connection may hold an upstream one); a configured value above that is lowered at start, with a warning.
     public var maxConnections: Int
-    /// A client connection idle (no request in flight) for this long is closed. Default 5m.
+    /// Most client connections open at once from one client IP address, per bind (past it a new connection is
+    /// closed at accept). nil: half of `maxConnections`.
+    public var maxConnectionsPerClient: Int?
+    /// A client connection idle between requests (keep-alive, nothing received) for this long is closed. Default 5m.
     public var clientIdleTimeout: Duration
+    /// From the first byte of a request to the end of its head; past it: 408 and close. Default 30s.
+    public var requestHeaderTimeout: Duration
+    /// From the end of a request's head to the end of its body (a body trickling in is cut too); past it: 408
+    /// and close. Default 60s.
+    public var requestBodyTimeout: Duration
+    /// Most JSON values (objects, arrays, strings, numbers, literals) in one document the gateway parses (a
+    /// client's message or an upstream answer); past it the document is refused before any tree is built, since
+    /// a parsed value costs about 100 bytes whatever its size in the body. Default 200000.
+    public var maxJsonNodes: Int
 
     public init(
         maxRequestBodyBytes: Int = 4 << 20,
@@ -85,8 +102,12 @@ public struct Limits: Sendable, Equatable {
         maxResponseBodyBytes: Int = 16 << 20,
         maxSseEventBytes: Int = 16 << 20,
         maxOpenStreams: Int = 10_000,
-        maxConnections: Int = 20_000,
-        clientIdleTimeout: Duration = .seconds(300)
+        maxConnections: Int = FileDescriptorLimit.defaultMaxConnections,
+        clientIdleTimeout: Duration = .seconds(300),
+        maxConnectionsPerClient: Int? = nil,
+        requestHeaderTimeout: Duration = .seconds(30),
+        requestBodyTimeout: Duration = .seconds(60),
+        maxJsonNodes: Int = 200_000
     ) {
         self.maxRequestBodyBytes = maxRequestBodyBytes
         self.maxHeaderBytes = maxHeaderBytes
@@ -95,6 +116,15 @@ public struct Limits: Sendable, Equatable {
         self.maxOpenStreams = maxOpenStreams
         self.maxConnections = maxConnections
         self.clientIdleTimeout = clientIdleTimeout
+        self.maxConnectionsPerClient = maxConnectionsPerClient
+        self.requestHeaderTimeout = requestHeaderTimeout
+        self.requestBodyTimeout = requestBodyTimeout
+        self.maxJsonNodes = maxJsonNodes
+    }
+
+    /// `maxConnectionsPerClient`, or half of `maxConnections` when not configured.
+    public var effectiveMaxConnectionsPerClient: Int {
+        maxConnectionsPerClient ?? max(1, maxConnections / 2)
     }
 }
 
@@ -156,7 +186,7 @@ public struct Listener: Sendable, Equatable {
 public struct Route: Sendable, Equatable {
     public var name: String?
     /// A stable identity for the route, bound into every session id sealed for it: the route's `name` when
-    /// given, otherwise its position (`bind 3000/listener 0/route 1`).
+    /// given, otherwise derived from what it serves (`/mcp -> alpha,beta`; see `ConfigReader.identity`).
     public var identity: String
     /// `matches[].path`; empty means every path.
     public var pathMatches: [PathMatch]
@@ -170,6 +200,13 @@ public struct Route: Sendable, Equatable {
         self.pathMatches = pathMatches
         self.policies = policies
         self.backend = backend
+    }
+}
+
+extension Route {
+    /// Whether two routes serve the same thing under the same policies (their names and identities aside).
+    func servesTheSame(as other: Route) -> Bool {
+        pathMatches == other.pathMatches && backend == other.backend && policies == other.policies
     }
 }
 
@@ -188,6 +225,9 @@ public struct Policies: Sendable, Equatable {
     public var cache: JSONValue?
     /// `policies.plugins: [{path, config}]`: third-party filters, run after the built-in ones.
     public var plugins: [PluginReference]
+    /// Where each built-in policy was written (`cors` -> `config.yaml:14:9: binds[0]…policies.cors`), so that a
+    /// plugin refusing its config at chain build points at the file, line and column. Not part of `==`.
+    public var locations: [String: String] = [:]
     public init(
         cors: JSONValue? = nil,
         jwtAuth: JSONValue? = nil,
@@ -210,6 +250,9 @@ public struct PluginReference: Sendable, Equatable {
     public var config: JSONValue
     /// `failOpen: true` lets requests through when this plugin errors (default: fail closed).
     public var failOpen: Bool
+    /// Where the entry was written (`config.yaml:20:11: …policies.plugins[0]`), for errors found at chain build.
+    /// Not part of `==`.
+    public var location: String?
     public init(path: String, config: JSONValue = .object([:]), failOpen: Bool = false) {
         self.path = path
         self.config = config
@@ -282,4 +325,19 @@ public enum JSONValue: Sendable, Equatable {
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
+}
+
+extension Policies {
+    /// Equal when every policy is; where they were written does not count.
+    public static func == (lhs: Policies, rhs: Policies) -> Bool {
+        lhs.cors == rhs.cors && lhs.jwtAuth == rhs.jwtAuth && lhs.localRateLimit == rhs.localRateLimit
+            && lhs.cache == rhs.cache && lhs.plugins == rhs.plugins
+    }
+}
+
+extension PluginReference {
+    /// Equal when path, config and failOpen are; where it was written does not count.
+    public static func == (lhs: PluginReference, rhs: PluginReference) -> Bool {
+        lhs.path == rhs.path && lhs.config == rhs.config && lhs.failOpen == rhs.failOpen
+    }
 }

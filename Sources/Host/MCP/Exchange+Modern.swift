@@ -12,7 +12,14 @@ extension Exchange {
             fail(error)
             return
         }
-        guard let message = parseBody(), filterClientMessage(message) else { return }
+        guard let message = parseBody() else { return }
+        // A version this gateway does not serve is -32022 with the supported list whatever else the message has
+        // (a dual-era client falls back on it), before any filter spends on the request.
+        if let version = headers.first(name: "mcp-protocol-version"), !ProtocolVersion.modern.contains(version) {
+            fail(.unsupportedVersion(version), idJSON: message.idJSON)
+            return
+        }
+        guard filterClientMessage(message) else { return }
         switch message.kind {
         case .notification:
             // The revision defines no client-to-server notifications over HTTP; acknowledged, as the SDK does.

@@ -16,7 +16,8 @@ final class Exchange {
     let services: GatewayServices
     let eventLoop: any EventLoop
     let logger: Logger
-    private(set) weak var responder: (any ExchangeResponder)?
+    /// The one answer to the client (ignores every call past its end).
+    let responder: any ExchangeResponder
     /// The route the request matched (set by `begin`).
     private(set) var route: RouteRuntime?
     /// The route's filter chain for this request, when the route has policies.
@@ -73,7 +74,7 @@ final class Exchange {
             fail(GatewayError(.notFound, code: -32600, "No MCP route for \(head.uri)"))
             return false
         }
-        if table.loopbackOnly, let host = headers.first(name: "host"), !OriginPolicy.isLoopback(name: RouteTable.stripPort(host)) {
+        if table.loopbackOnly, let host = headers.first(name: "host"), !OriginPolicy.isLoopbackAuthority(host) {
             fail(GatewayError(.misdirectedRequest, code: -32600, "Invalid Host header: \(host) is not a loopback name"))
             return false
         }
@@ -259,7 +260,7 @@ final class Exchange {
     }
 
     private func send(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?, origin: FilterHTTPResponse.Origin) {
-        guard !answered, let responder else { return }
+        guard !answered else { return }
         answered = true
         responseStatus = Int(status.code)
         var headers = headers
@@ -270,7 +271,7 @@ final class Exchange {
     }
 
     func startStream(status: HTTPResponseStatus, headers: HTTPHeaders) {
-        guard !answered, let responder else { return }
+        guard !answered else { return }
         answered = true
         responseStatus = Int(status.code)
         var headers = headers
@@ -280,15 +281,15 @@ final class Exchange {
     }
 
     func writeStream(_ buffer: ByteBuffer) -> EventLoopFuture<Void>? {
-        responder?.writeStream(buffer)
+        responder.writeStream(buffer)
     }
 
     func endStream() {
-        responder?.endStream()
+        responder.endStream()
         finish(disconnected: false)
     }
 
-    var allocator: ByteBufferAllocator { responder?.allocator ?? ByteBufferAllocator() }
+    var allocator: ByteBufferAllocator { responder.allocator }
 
     private func finish(disconnected: Bool) {
         guard !finished else { return }
@@ -303,8 +304,11 @@ final class Exchange {
 
     /// `Content-Type: application/json` and an `Accept` that takes both JSON and SSE.
     func checkPostHeaders() -> GatewayError? {
-        let contentType = headers.first(name: "content-type")?.lowercased() ?? ""
-        if !contentType.hasPrefix("application/json") {
+        // The media type exactly (`application/json`, parameters such as `; charset=utf-8` allowed).
+        let contentType = headers.first(name: "content-type").map { value in
+            (value.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingSpaces().lowercased()
+        }
+        if contentType != "application/json" {
             return GatewayError(.unsupportedMediaType, code: -32600, "Unsupported Media Type: Content-Type must be application/json")
         }
         let accept = Accept(headers)

@@ -1,4 +1,5 @@
 import CJansson
+import Synchronization
 
 /// One parsed JSON value owned through jansson's reference count: the form in which the gateway holds an
 /// MCP message (and lends it to filter plugins as `const json_t *`).
@@ -18,8 +19,23 @@ final class JSONDocument {
     }
 
     /// Parses exactly one JSON text (UTF-8, whole buffer; trailing garbage is an error).
-    /// Returns nil with jansson's message when the bytes are not JSON.
+    /// Returns nil with jansson's message when the bytes are not JSON, or when they hold more values than
+    /// `JSONPrescan.nodeLimit` (refused before any tree is built). Integers outside int64 (valid JSON that
+    /// jansson refuses) are parsed as the nearest real; see `JSONPrescan.approximatingBigIntegers`.
     static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<JSONDocument, JSONParseFailure> {
+        let limit = JSONPrescan.nodeLimit.load(ordering: .relaxed)
+        let prescan = JSONPrescan(bytes, limit: limit)
+        if prescan.nodes > limit {
+            return .failure(JSONParseFailure(message: "more than \(limit) JSON values", position: 0))
+        }
+        if !prescan.bigIntegers.isEmpty {
+            return prescan.approximatingBigIntegers(bytes).withUnsafeBytes { parseExactly($0) }
+        }
+        return parseExactly(bytes)
+    }
+
+    /// jansson's parse of the whole buffer.
+    private static func parseExactly(_ bytes: UnsafeRawBufferPointer) -> Result<JSONDocument, JSONParseFailure> {
         var error = json_error_t()
         guard let base = bytes.baseAddress,
             let value = json_loadb(base.assumingMemoryBound(to: CChar.self), bytes.count, Int(JSON_DECODE_ANY), &error)

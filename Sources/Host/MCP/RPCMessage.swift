@@ -71,6 +71,9 @@ final class RPCMessage {
         }
         let id = root["id"]
         if let id, !(id.isString || id.isInteger) {
+            if id.type == JSON_REAL, let value = id.double, value.rounded() == value {
+                return .failure(RPCEnvelopeError(message: "\"id\" is an integer outside the signed 64-bit range the gateway relays"))
+            }
             return .failure(RPCEnvelopeError(message: "\"id\" must be a string or an integer"))
         }
         if let methodValue = root["method"] {

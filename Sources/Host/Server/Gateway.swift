@@ -24,6 +24,8 @@ public final class Gateway: Sendable {
     public init(configPath: String, logger: Logger) throws {
         self.configPath = configPath
         self.logger = logger
+        // Before the config is read: the default maxConnections follows the descriptor limit.
+        FileDescriptorLimit.raiseSoftLimit()
         let (config, warnings) = try ConfigLoader.load(path: configPath)
         for warning in warnings { logger.warning("\(warning)") }
         let keyring: Keyring
@@ -58,7 +60,7 @@ public final class Gateway: Sendable {
         state.ready.store(false, ordering: .relaxed)
         await listeners.close()
         let deadline = ContinuousClock.now + .seconds(10)
-        while services.counters.openConnections.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
+        while services.connections.total > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
         purge.cancel()
@@ -91,7 +93,8 @@ public final class Gateway: Sendable {
             isReady: { [state] in state.ready.load(ordering: .relaxed) },
             metricsText: { [services] in services.metrics.registry.emitToBuffer() + Array(services.plugins.metrics.prometheusText().utf8) },
             configSummary: { [runtimeBox] in ConfigSummary.json(runtimeBox.runtime.config) },
-            reload: { [weak self] in await self?.reload() ?? .failure(RuntimeBuildError("gateway stopped")) })
+            reload: { [weak self] in await self?.reload() ?? .failure(RuntimeBuildError("gateway stopped")) },
+            adminToken: { [runtimeBox] in runtimeBox.runtime.config.adminToken })
     }
 
     /// Waits for SIGTERM or SIGINT; SIGHUP reloads meanwhile.

@@ -65,19 +65,21 @@ final class RuntimeBox: Sendable {
 
     init(_ runtime: GatewayRuntime) {
         self.current = Mutex(runtime)
+        JSONPrescan.nodeLimit.store(runtime.limits.maxJsonNodes, ordering: .relaxed)
     }
 
     var runtime: GatewayRuntime { current.withLock { $0 } }
 
+    /// Installs a reloaded runtime (and its process-wide settings: the JSON value limit).
     func replace(with runtime: GatewayRuntime) {
         current.withLock { $0 = runtime }
+        JSONPrescan.nodeLimit.store(runtime.limits.maxJsonNodes, ordering: .relaxed)
     }
 }
 
 /// Process-wide counters every exchange shares (open client streams against `maxOpenStreams`).
 final class GatewayCounters: Sendable {
     let openStreams = Atomic<Int>(0)
-    let openConnections = Atomic<Int>(0)
 
     /// Reserves a stream slot; false when `limit` streams are already open.
     func openStream(limit: Int) -> Bool {

@@ -4,8 +4,9 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-/// Builds a client connection's pipeline: HTTP/1.1 codec with pipelining assistance and protocol-error
-/// answers, then the MCP exchange handler. Connections past `maxConnections` are closed at accept.
+/// Builds a client connection's pipeline: the request-start watcher (raw bytes), the HTTP/1.1 codec with
+/// pipelining assistance and protocol-error answers, then the MCP exchange handler. Connections past
+/// `maxConnections`, or past `maxConnectionsPerClient` from one address, are closed at accept.
 enum ClientPipeline {
     static func configure(
         channel: any Channel,
@@ -15,19 +16,28 @@ enum ClientPipeline {
         logger: Logger
     ) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
-            let limit = runtimeBox.runtime.limits.maxConnections
-            let open = services.counters.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
-            channel.closeFuture.whenComplete { _ in
-                services.counters.openConnections.wrappingSubtract(1, ordering: .relaxed)
-            }
-            if open > limit {
-                logger.warning("connection refused: \(limit) connections already open")
+            let limits = runtimeBox.runtime.limits
+            let address = channel.remoteAddress?.ipAddress
+            if let refusal = services.connections.open(
+                address: address, limit: limits.maxConnections, perClientLimit: limits.effectiveMaxConnectionsPerClient)
+            {
+                switch refusal {
+                case .tooManyConnections(let limit):
+                    logger.warning("connection refused: \(limit) connections already open (config.limits.maxConnections)")
+                case .tooManyFromClient(let address, let limit):
+                    logger.warning(
+                        "connection refused: \(limit) connections already open from \(address) (config.limits.maxConnectionsPerClient)")
+                }
                 channel.close(promise: nil)
                 return
             }
+            channel.closeFuture.whenComplete { _ in services.connections.close(address: address) }
             let sync = channel.pipeline.syncOperations
+            let watcher = RequestStartWatcher()
             try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-            try sync.addHandler(MCPExchangeHandler(runtimeBox: runtimeBox, services: services, bindPort: bindPort, logger: logger))
+            try sync.addHandler(watcher, position: .first)
+            try sync.addHandler(
+                MCPExchangeHandler(runtimeBox: runtimeBox, services: services, bindPort: bindPort, watcher: watcher, logger: logger))
         }
     }
 }
@@ -52,6 +62,13 @@ final class GatewayListeners: Sendable {
             for bind in config.binds {
                 let port = bind.port
                 let bootstrap = ServerBootstrap(group: group)
+                    // When accept fails for want of descriptors (EMFILE/ENFILE), stop accepting for a moment instead
+                    // of spinning on the readable listening socket (NIO's async bind adds it; this bind does not).
+                    .serverChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: false))
+                        }
+                    }
                     .serverChannelOption(.backlog, value: 1024)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelOption(.socketOption(.tcp_nodelay), value: 1)

@@ -8,6 +8,8 @@ final class GatewayServices: Sendable {
     let toolHeaders = ToolHeaderRegistry()
     let federationNames = FederationNames()
     let counters = GatewayCounters()
+    /// Client connections open, in all and per address (`maxConnections`, `maxConnectionsPerClient`).
+    let connections = ClientConnectionTable()
     let metrics: GatewayMetrics
     /// What plugins reach through the host table: KV store, metrics, clocks, logs. One per process, so KV
     /// entries (rate-limit buckets, cache entries) and plugin metric families survive reloads.

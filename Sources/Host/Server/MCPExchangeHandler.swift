@@ -3,58 +3,97 @@ import NIOCore
 import NIOHTTP1
 
 /// The last handler of a client connection's pipeline: it reads one HTTP request at a time within the
-/// configured bounds (header bytes, body bytes), hands it to an `Exchange`, and offers that exchange the
-/// ways to answer (`ExchangeResponder`): a whole response, or a stream of body parts.
+/// configured bounds (header bytes, body bytes, a deadline for every phase), hands it to an `Exchange`, and
+/// gives that exchange a `ClientResponse` to answer with.
+///
+/// Deadlines, each ending the connection: `clientIdleTimeout` while idle between requests;
+/// `requestHeaderTimeout` from the first byte of a request to its complete head (a raw 408, written by the
+/// `RequestStartWatcher`, since no request exists yet for the codec); `requestBodyTimeout` from the head to the end
+/// of the body (408); and after an early answer (401, 413, …) the rest of the body is discarded for at most
+/// `lingerTime` before the connection closes. Reads stop while the client does not take what is written
+/// (`channel.isWritable` false), so a client that never reads cannot grow the outbound buffer.
 ///
 /// Confined to its channel's event loop, like every NIO handler; not `Sendable`.
-final class MCPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     private enum State {
         /// Waiting for a request head.
         case idle
         /// Reading a body into `body`.
-        case reading(HTTPRequestHead)
-        /// The request was refused before its end arrived; the rest is discarded and the connection closes.
-        case discarding
+        case reading
+        /// The request was answered before its end arrived; the rest is discarded, then the connection closes.
+        case refused
         /// An exchange is answering.
         case exchanging
+        /// The last response of the connection is out (or going out); nothing more is read or answered.
+        case closing
     }
+
+    /// The longest the rest of a refused request's body is read and discarded before the connection closes
+    /// (closing at once could reset the connection before the client read its answer).
+    static let lingerTime = TimeAmount.seconds(2)
 
     private let runtimeBox: RuntimeBox
     private let services: GatewayServices
     private let bindPort: Int
+    private let watcher: RequestStartWatcher
     private let logger: Logger
     private var state = State.idle
     private var body: ByteBuffer?
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
+    /// The answer of the request being served; only it may write (`isServing`).
+    private var response: ClientResponse?
+    private var sequence: UInt64 = 0
     private var keepAlive = true
-    private var responseStarted = false
-    private var idleTimer: Scheduled<Void>?
+    /// The version the client spoke: an HTTP/1.0 client gets HTTP/1.0 answers (no chunked encoding).
+    private var requestVersion = HTTPVersion.http1_1
+    /// What the connection waits for now, and until when.
+    private var deadline = Deadline(phase: .none, at: .distantFuture)
+    /// Checks `deadline` every `tick` for the life of the connection (no timer scheduled per request).
+    private var ticker: RepeatedTask?
+    /// A `read` held back while the client was not taking what was written.
+    private var readHeld = false
 
-    init(runtimeBox: RuntimeBox, services: GatewayServices, bindPort: Int, logger: Logger) {
+    init(runtimeBox: RuntimeBox, services: GatewayServices, bindPort: Int, watcher: RequestStartWatcher, logger: Logger) {
         self.runtimeBox = runtimeBox
         self.services = services
         self.bindPort = bindPort
+        self.watcher = watcher
         self.logger = logger
     }
 
+    private var limits: Limits { runtimeBox.runtime.limits }
+
+    // MARK: Channel events
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        armIdleTimer()
+        watcher.onBytes = { [weak self] in self?.requestStarted() }
+        let tick = Deadline.tick(for: limits)
+        let weakSelf = NIOLoopBound(WeakHandler(self), eventLoop: context.eventLoop)
+        ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
+            weakSelf.value.handler?.checkDeadline()
+        }
+        awaitRequest()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        idleTimer?.cancel()
+        watcher.onBytes = nil
+        ticker?.cancel()
+        ticker = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        idleTimer?.cancel()
+        ticker?.cancel()
+        ticker = nil
         exchange?.clientDisconnected()
         exchange = nil
+        response = nil
         context.fireChannelInactive()
     }
 
@@ -62,36 +101,11 @@ final class MCPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             guard case .idle = state else { return }
-            idleTimer?.cancel()
-            keepAlive = head.isKeepAlive
-            responseStarted = false
-            let limits = runtimeBox.runtime.limits
-            var headerBytes = head.uri.utf8.count
-            for (name, value) in head.headers { headerBytes += name.utf8.count + value.utf8.count + 4 }
-            if headerBytes > limits.maxHeaderBytes {
-                refuse(GatewayError(.init(statusCode: 431), code: -32600, "Request headers exceed \(limits.maxHeaderBytes) bytes"))
-                return
-            }
-            let exchange = Exchange(
-                request: ExchangeRequest(head: head, body: context.channel.allocator.buffer(capacity: 0), bindPort: bindPort, remoteAddress: context.channel.remoteAddress),
-                runtime: runtimeBox.runtime, services: services, responder: self, eventLoop: context.eventLoop, logger: logger)
-            self.exchange = exchange
-            state = .reading(head)
-            body = nil
-            guard exchange.begin() else {
-                // Answered from the head (preflight, authentication, routing): the body is not needed.
-                if case .idle = state { state = .discarding }
-                return
-            }
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limits.maxRequestBodyBytes {
-                refuse(Self.bodyTooLarge(limits))
-                return
-            }
+            receiveHead(head, context: context)
         case .body(var chunk):
             guard case .reading = state else { return }
-            let limit = runtimeBox.runtime.limits.maxRequestBodyBytes
-            if (body?.readableBytes ?? 0) + chunk.readableBytes > limit {
-                refuse(Self.bodyTooLarge(runtimeBox.runtime.limits))
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > limits.maxRequestBodyBytes {
+                refuse(Self.bodyTooLarge(limits))
                 return
             }
             if body == nil {
@@ -103,13 +117,19 @@ final class MCPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
             switch state {
             case .reading:
                 state = .exchanging
+                deadline = Deadline(phase: .none, at: .distantFuture)
                 let request = body ?? context.channel.allocator.buffer(capacity: 0)
                 body = nil
                 exchange?.run(body: request)
-            case .discarding:
-                state = .idle
-                body = nil
-            case .idle, .exchanging:
+            case .refused:
+                // The refused request's rest is in: go on with the next request, or close.
+                if keepAlive {
+                    awaitRequest()
+                } else {
+                    state = .closing
+                    context.close(promise: nil)
+                }
+            case .idle, .exchanging, .closing:
                 break
             }
         }
@@ -120,6 +140,109 @@ final class MCPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
+    // MARK: Backpressure
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readHeld = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable && readHeld {
+            readHeld = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Requests
+
+    private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        watcher.watching = false
+        sequence &+= 1
+        let response = ClientResponse(connection: self, sequence: sequence)
+        self.response = response
+        requestVersion = head.version.minor == 0 ? .http1_0 : .http1_1
+        keepAlive = head.isKeepAlive
+        state = .reading
+        body = nil
+        arm(.body, limits.requestBodyTimeout)
+
+        if let refusal = Self.refusal(of: head, limits: limits) {
+            refuse(refusal)
+            // A CONNECT answer has no body framing (NIO strips it): only the close can end it for the client.
+            if head.method == .CONNECT { state = .closing }
+            return
+        }
+        var head = head
+        if let path = Self.originFormPath(of: head.uri) { head.uri = path }
+        let exchange = Exchange(
+            request: ExchangeRequest(
+                head: head, body: context.channel.allocator.buffer(capacity: 0), bindPort: bindPort, remoteAddress: context.channel.remoteAddress),
+            runtime: runtimeBox.runtime, services: services, responder: response, eventLoop: context.eventLoop, logger: logger)
+        self.exchange = exchange
+        // False: answered from the head (preflight, authentication, routing); the rest of the body is discarded
+        // (`refused`) for at most `lingerTime`.
+        guard exchange.begin() else { return }
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limits.maxRequestBodyBytes {
+            refuse(Self.bodyTooLarge(limits))
+            return
+        }
+        if let expectation = head.headers.first(name: "expect") {
+            guard expectation.lowercased() == "100-continue" else {
+                refuse(GatewayError(.expectationFailed, code: -32600, "Expectation Failed: only 100-continue is supported"))
+                return
+            }
+            if head.version.minor >= 1 {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+            }
+        }
+    }
+
+    /// What the head alone already refuses, before any exchange: requests no MCP server can serve.
+    private static func refusal(of head: HTTPRequestHead, limits: Limits) -> GatewayError? {
+        var headerBytes = head.uri.utf8.count
+        for (name, value) in head.headers { headerBytes += name.utf8.count + value.utf8.count + 4 }
+        if headerBytes > limits.maxHeaderBytes {
+            return GatewayError(.init(statusCode: 431), code: -32600, "Request headers exceed \(limits.maxHeaderBytes) bytes")
+        }
+        if head.method == .CONNECT {
+            return GatewayError(.methodNotAllowed, code: -32600, "Method Not Allowed", headers: [("allow", "GET, POST, DELETE")])
+        }
+        let hosts = head.headers["host"]
+        if hosts.count > 1 {
+            return GatewayError(.badRequest, code: -32600, "Bad Request: more than one Host header")
+        }
+        if hosts.isEmpty && head.version.minor >= 1 {
+            return GatewayError(.badRequest, code: -32600, "Bad Request: HTTP/1.1 requires a Host header")
+        }
+        let codings = head.headers["transfer-encoding"].flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces().lowercased() }
+        if !codings.isEmpty && codings != ["chunked"] {
+            return GatewayError(.notImplemented, code: -32600, "Not Implemented: Transfer-Encoding other than chunked")
+        }
+        return nil
+    }
+
+    /// The path of an absolute-form request target (`http://host:port/mcp?x` -> `/mcp?x`, RFC 9112 §3.2.2), or
+    /// nil when the target is already in origin form.
+    static func originFormPath(of uri: String) -> String? {
+        guard uri.first != "/" else { return nil }
+        let rest: Substring
+        if uri.lowercased().hasPrefix("http://") {
+            rest = uri.dropFirst(7)
+        } else if uri.lowercased().hasPrefix("https://") {
+            rest = uri.dropFirst(8)
+        } else {
+            return nil
+        }
+        guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
+        let path = String(rest[slash...])
+        return path.hasPrefix("/") ? path : "/" + path
+    }
+
     private static func bodyTooLarge(_ limits: Limits) -> GatewayError {
         GatewayError(.payloadTooLarge, code: -32600, "Request body exceeds \(limits.maxRequestBodyBytes) bytes")
     }
@@ -128,23 +251,72 @@ final class MCPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func refuse(_ error: GatewayError) {
         keepAlive = false
         body = nil
+        state = .refused
         if let exchange {
             exchange.fail(error)
         } else {
-            writeWhole(status: error.status, headers: Self.jsonHeaders(extra: error.headers), body: error.body(idJSON: "null"))
+            response?.respond(error, idJSON: "null")
         }
-        state = .discarding
     }
 
-    private func armIdleTimer() {
-        guard let context else { return }
-        let timeout = TimeAmount(runtimeBox.runtime.limits.clientIdleTimeout)
-        idleTimer?.cancel()
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-            guard let self, let context = self.context, case .idle = self.state else { return }
+    // MARK: Deadlines
+
+    /// Waits for the next request: `clientIdleTimeout` until bytes arrive, then `requestHeaderTimeout`.
+    private func awaitRequest() {
+        state = .idle
+        watcher.watching = true
+        arm(.idle, limits.clientIdleTimeout)
+    }
+
+    /// The first bytes of a request arrived (told by the watcher): its head must be complete in time.
+    private func requestStarted() {
+        guard case .idle = state else { return }
+        arm(.header, limits.requestHeaderTimeout)
+    }
+
+    private func arm(_ phase: Deadline.Phase, _ timeout: Duration) {
+        deadline = Deadline(phase: phase, at: .now() + TimeAmount(timeout))
+    }
+
+    private func arm(_ phase: Deadline.Phase, _ timeout: TimeAmount) {
+        deadline = Deadline(phase: phase, at: .now() + timeout)
+    }
+
+    /// Runs on every tick: acts on a deadline that has passed.
+    private func checkDeadline() {
+        guard deadline.phase != .none, deadline.at <= .now(), let context else { return }
+        let phase = deadline.phase
+        deadline = Deadline(phase: .none, at: .distantFuture)
+        switch phase {
+        case .none:
+            break
+        case .idle, .linger:
             context.close(promise: nil)
+        case .header:
+            guard case .idle = state else { return }
+            logger.debug("request head timed out")
+            state = .closing
+            let body = GatewayError(.requestTimeout, code: -32600, "Request timeout: the request head did not arrive in time").body(idJSON: "null")
+            watcher.writeRawAndClose(
+                "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n"
+                    + "connection: close\r\n\r\n" + body)
+        case .body:
+            guard case .reading = state else { return }
+            // The body did not arrive in time: 408, then close.
+            logger.debug("request body timed out")
+            keepAlive = false
+            state = .closing
+            let error = GatewayError(.requestTimeout, code: -32600, "Request timeout: the request body did not arrive in time")
+            if let exchange {
+                exchange.fail(error)
+            } else {
+                response?.respond(error, idJSON: "null")
+            }
+            if response != nil { context.close(promise: nil) }
         }
     }
+
+    // MARK: Writing (for `ClientResponse`)
 
     static func jsonHeaders(extra: [(String, String)] = []) -> HTTPHeaders {
         var headers = HTTPHeaders([("content-type", "application/json")])
@@ -152,73 +324,71 @@ final class MCPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
         return headers
     }
 
-    private func writeWhole(status: HTTPResponseStatus, headers: HTTPHeaders, body: String) {
-        guard let context else { return }
-        var headers = headers
-        var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
-        buffer.writeString(body)
-        headers.replaceOrAdd(name: "content-length", value: String(buffer.readableBytes))
-        if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        if buffer.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }
-        let closeAfter = !keepAlive
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-            if closeAfter { context.close(promise: nil) }
-        }
+    /// Whether `response` answers the request being served now.
+    func isServing(_ response: ClientResponse) -> Bool {
+        self.response === response && context != nil
     }
-}
 
-extension MCPExchangeHandler: ExchangeResponder {
-    var isConnected: Bool { context?.channel.isActive ?? false }
+    var isActive: Bool { context?.channel.isActive ?? false }
 
     var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
 
-    func respond(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?) {
-        guard let context, !responseStarted else { return }
-        responseStarted = true
+    func writeWhole(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?) {
+        guard let context else { return }
         var headers = headers
         headers.replaceOrAdd(name: "content-length", value: String(body?.readableBytes ?? 0))
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: requestVersion, status: status, headers: headers))), promise: nil)
         if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         finish(context: context)
     }
 
-    func respond(_ error: GatewayError, idJSON: String) {
-        var buffer = allocator.buffer(capacity: 128)
-        buffer.writeString(error.body(idJSON: idJSON))
-        respond(status: error.status, headers: Self.jsonHeaders(extra: error.headers), body: buffer)
+    func writeStreamHead(status: HTTPResponseStatus, headers: HTTPHeaders) {
+        guard let context else { return }
+        var headers = headers
+        // An HTTP/1.0 client cannot read chunked encoding: its stream is delimited by the connection's close.
+        if requestVersion == .http1_0 { keepAlive = false }
+        if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: requestVersion, status: status, headers: headers))), promise: nil)
     }
 
-    func startStream(status: HTTPResponseStatus, headers: HTTPHeaders) {
-        guard let context, !responseStarted else { return }
-        responseStarted = true
-        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-    }
-
-    func writeStream(_ buffer: ByteBuffer) -> EventLoopFuture<Void>? {
+    func writeStreamPart(_ buffer: ByteBuffer) -> EventLoopFuture<Void>? {
         guard let context, context.channel.isActive else { return nil }
         return context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))))
     }
 
-    func endStream() {
+    func writeStreamEnd() {
         guard let context else { return }
         finish(context: context)
     }
 
+    /// Ends the response; the connection then closes (not keep-alive) or waits for the next request.
     private func finish(context: ChannelHandlerContext) {
         let closeAfter = !keepAlive
         exchange = nil
-        state = .idle
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-            if closeAfter { context.close(promise: nil) }
+        response = nil
+        switch state {
+        case .reading, .refused:
+            // Answered before the request's end arrived: keep reading (and discarding) its rest, briefly.
+            state = .refused
+            arm(.linger, Self.lingerTime)
+        case .idle, .exchanging:
+            if closeAfter { state = .closing } else { awaitRequest() }
+        case .closing:
+            break
         }
-        if !closeAfter { armIdleTimer() }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] _ in
+            guard closeAfter else { return }
+            // A refused request whose rest is still arriving closes when it ends or when the linger ends.
+            if let self, case .refused = self.state { return }
+            context.close(promise: nil)
+        }
     }
 }
 
 /// What an exchange may do to answer its client. Every method must be called on the connection's event
-/// loop; each exchange answers exactly once (`respond`, or `startStream` … `endStream`).
+/// loop; each exchange answers exactly once (`respond`, or `startStream` … `endStream`); calls past that
+/// are ignored (`ClientResponse`).
 protocol ExchangeResponder: AnyObject {
     var isConnected: Bool { get }
     var allocator: ByteBufferAllocator { get }
@@ -236,4 +406,37 @@ struct ExchangeRequest {
     var body: ByteBuffer
     var bindPort: Int
     var remoteAddress: SocketAddress?
+}
+
+/// When a client connection must have moved on, checked on a coarse tick (`tick(for:)`): setting a deadline per
+/// request costs a clock read, not a timer.
+struct Deadline {
+    enum Phase {
+        case none
+        /// Idle between requests (`clientIdleTimeout`): close.
+        case idle
+        /// A request started, its head is not in (`requestHeaderTimeout`): raw 408, close.
+        case header
+        /// The head is in, the body is not (`requestBodyTimeout`): 408, close.
+        case body
+        /// A refused request's rest is being discarded (`MCPExchangeHandler.lingerTime`): close.
+        case linger
+    }
+
+    var phase: Phase
+    var at: NIODeadline
+
+    /// How often a connection checks its deadline: a quarter of the shortest configured timeout (so a deadline
+    /// acts at most 25 % late), between 50 ms and 5 s. The linger after a refusal acts within one tick.
+    static func tick(for limits: Limits) -> TimeAmount {
+        let shortest = [limits.clientIdleTimeout, limits.requestHeaderTimeout, limits.requestBodyTimeout].min() ?? .seconds(20)
+        let quarter = TimeAmount(shortest).nanoseconds / 4
+        return .nanoseconds(min(max(quarter, TimeAmount.milliseconds(50).nanoseconds), TimeAmount.seconds(5).nanoseconds))
+    }
+}
+
+/// A weak reference to a connection's handler, for its deadline ticker (which must not keep it alive).
+private final class WeakHandler {
+    weak var handler: MCPExchangeHandler?
+    init(_ handler: MCPExchangeHandler) { self.handler = handler }
 }
