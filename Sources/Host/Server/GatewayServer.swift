@@ -34,10 +34,14 @@ enum ClientPipeline {
             channel.closeFuture.whenComplete { _ in services.connections.close(address: address) }
             let sync = channel.pipeline.syncOperations
             let watcher = RequestStartWatcher()
+            let errorFilter = ClosingConnectionErrorFilter()
             try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
             try sync.addHandler(watcher, position: .first)
+            try sync.addHandler(errorFilter, position: .after(try sync.handler(type: HTTPServerPipelineHandler.self)))
             try sync.addHandler(
-                MCPExchangeHandler(runtimeBox: runtimeBox, services: services, bindPort: bindPort, watcher: watcher, logger: logger))
+                MCPExchangeHandler(
+                    runtimeBox: runtimeBox, services: services, bindPort: bindPort, watcher: watcher, errorFilter: errorFilter,
+                    logger: logger))
         }
     }
 }

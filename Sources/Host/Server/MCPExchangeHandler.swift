@@ -40,8 +40,13 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let services: GatewayServices
     private let bindPort: Int
     private let watcher: RequestStartWatcher
+    private let errorFilter: ClosingConnectionErrorFilter
     private let logger: Logger
-    private var state = State.idle
+    private var state = State.idle {
+        didSet {
+            if case .closing = state { errorFilter.closing = true }
+        }
+    }
     private var body: ByteBuffer?
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
@@ -58,11 +63,15 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// A `read` held back while the client was not taking what was written.
     private var readHeld = false
 
-    init(runtimeBox: RuntimeBox, services: GatewayServices, bindPort: Int, watcher: RequestStartWatcher, logger: Logger) {
+    init(
+        runtimeBox: RuntimeBox, services: GatewayServices, bindPort: Int, watcher: RequestStartWatcher,
+        errorFilter: ClosingConnectionErrorFilter, logger: Logger
+    ) {
         self.runtimeBox = runtimeBox
         self.services = services
         self.bindPort = bindPort
         self.watcher = watcher
+        self.errorFilter = errorFilter
         self.logger = logger
     }
 
@@ -167,14 +176,15 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.response = response
         requestVersion = head.version.minor == 0 ? .http1_0 : .http1_1
         keepAlive = head.isKeepAlive
+        // Nothing pipelined after a `Connection: close` request is answered, not even a parse error.
+        if !keepAlive { errorFilter.closing = true }
         state = .reading
         body = nil
         arm(.body, limits.requestBodyTimeout)
 
         if let refusal = Self.refusal(of: head, limits: limits) {
-            refuse(refusal)
             // A CONNECT answer has no body framing (NIO strips it): only the close can end it for the client.
-            if head.method == .CONNECT { state = .closing }
+            refuse(refusal, closeAtOnce: head.method == .CONNECT)
             return
         }
         var head = head
@@ -247,11 +257,12 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         GatewayError(.payloadTooLarge, code: -32600, "Request body exceeds \(limits.maxRequestBodyBytes) bytes")
     }
 
-    /// Answers a request that is refused while its body may still be arriving; the connection closes after.
-    private func refuse(_ error: GatewayError) {
+    /// Answers a request that is refused while its body may still be arriving; the connection closes after (at
+    /// once when `closeAtOnce`, else when the body ends or the linger does).
+    private func refuse(_ error: GatewayError, closeAtOnce: Bool = false) {
         keepAlive = false
         body = nil
-        state = .refused
+        state = closeAtOnce ? .closing : .refused
         if let exchange {
             exchange.fail(error)
         } else {

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 
 /// The first handler of a client connection's pipeline, in front of the HTTP codec: it sees the raw bytes, so it
 /// knows when a request *starts* arriving, which the codec only reports once the whole head is in. It tells
@@ -41,5 +42,25 @@ final class RequestStartWatcher: ChannelInboundHandler, RemovableChannelHandler 
         context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
+    }
+}
+
+/// Sits between the HTTP pipelining helper and NIO's protocol-error handler: once the connection is closing (its
+/// last request said `Connection: close`, or it was refused), a parse error in bytes pipelined after that request
+/// is not answered with an unsolicited 400 (the error is dropped; `MCPExchangeHandler` closes the connection once its
+/// last answer is written: closing here, while that answer's end is still unflushed, would cut it).
+final class ClosingConnectionErrorFilter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+
+    /// Set by `MCPExchangeHandler` when no further request will be served on this connection.
+    var closing = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if closing && error is HTTPParserError { return }
+        context.fireErrorCaught(error)
     }
 }
