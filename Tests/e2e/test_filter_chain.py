@@ -212,3 +212,35 @@ def test_third_party_example_plugin_from_config(procs, upstream, tmp_path):
         expect_error(r, 403, -32001)
         _, listed = s.request("tools/list")
         assert sorted(t["name"] for t in listed["result"]["tools"]) == ["add", "count"]
+
+
+def _metric_total(gw, name: str) -> float:
+    with httpx2.Client(timeout=10) as hc:
+        text = hc.get(f"http://127.0.0.1:{gw.stats_port}/metrics").text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_a_fully_delivered_sse_answer_is_not_a_client_gone_completion(procs, upstream):
+    """A plugin's on_complete must not see MCPGATE_COMPLETE_CLIENT_GONE for a legacy SSE answer the client
+    received whole and then closed (issue #11, from a third-party plugin author): the client closing after its
+    response is not a client gone mid-answer."""
+    gw = gateway(procs, upstream, filter_plugin({"tag": "done"}))
+    for _ in range(5):
+        with httpx2.Client(timeout=20) as hc:
+            s = RawSession(gw.url, client=hc).initialize()
+            msg = rpc("tools/call", {"name": "slow", "arguments": {"steps": 2}})
+            # as SDK clients do: read the stream until the response arrives, then close it at once
+            with hc.stream("POST", gw.url, content=harness.encode_body(msg), headers=s.headers()) as r:
+                assert r.headers["content-type"].startswith("text/event-stream"), r.headers
+                for line in r.iter_lines():
+                    if line.startswith("data:") and f'"id":{msg["id"]},' in line.replace(" ", ""):
+                        break
+                else:
+                    raise AssertionError("the stream ended without the response")
+            s.delete()
+    assert harness.wait_until(lambda: _metric_total(gw, "mcpgate_plugin_test_completed") >= 15, 10), _metric_total(gw, "mcpgate_plugin_test_completed")
+    assert _metric_total(gw, "mcpgate_plugin_test_completed_client_gone") == 0

@@ -46,6 +46,14 @@ final class Exchange {
     }
     /// Set once the client disconnected.
     private(set) var clientGone = false
+    /// Set once the response to the client's request reached the socket on a stream (the client may then close
+    /// before the upstream ends its stream: that is not a client gone mid-answer).
+    private(set) var responseDelivered = false
+
+    /// Notes that the final response went out on the client's stream.
+    func noteResponseDelivered() {
+        responseDelivered = true
+    }
     var era: Era = .handshake
     /// Set when the response went out (whole, or the head of a stream).
     private(set) var answered = false
@@ -61,6 +69,10 @@ final class Exchange {
         self.responder = responder
         self.eventLoop = eventLoop
         self.logger = logger
+    }
+
+    deinit {
+        MemoryTrim.noteLargeFree(bytes: request.body.capacity)
     }
 
     var headers: HTTPHeaders { request.head.headers }
@@ -294,7 +306,8 @@ final class Exchange {
     private func finish(disconnected: Bool) {
         guard !finished else { return }
         finished = true
-        filters?.finish(FilterCompletion(httpStatus: responseStatus, clientDisconnected: disconnected, failed: responseStatus >= 500))
+        filters?.finish(
+            FilterCompletion(httpStatus: responseStatus, clientDisconnected: disconnected && !responseDelivered, failed: responseStatus >= 500))
         let actions = onFinish
         onFinish = []
         for action in actions { action() }

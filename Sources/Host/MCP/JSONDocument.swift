@@ -9,6 +9,9 @@ final class JSONDocument {
     /// The root value; one reference owned by this object.
     let root: UnsafeMutablePointer<json_t>
 
+    /// About how many bytes the tree holds, when it is large enough to be worth a memory trim once freed.
+    private var approximateBytes = 0
+
     /// Takes over one reference to `root`.
     init(owning root: UnsafeMutablePointer<json_t>) {
         self.root = root
@@ -16,6 +19,7 @@ final class JSONDocument {
 
     deinit {
         json_decref(root)
+        MemoryTrim.noteLargeFree(bytes: approximateBytes)
     }
 
     /// Parses exactly one JSON text (UTF-8, whole buffer; trailing garbage is an error).
@@ -28,10 +32,13 @@ final class JSONDocument {
         if prescan.nodes > limit {
             return .failure(JSONParseFailure(message: "more than \(limit) JSON values", position: 0))
         }
-        if !prescan.bigIntegers.isEmpty {
-            return prescan.approximatingBigIntegers(bytes).withUnsafeBytes { parseExactly($0) }
+        let parsed = prescan.bigIntegers.isEmpty
+            ? parseExactly(bytes) : prescan.approximatingBigIntegers(bytes).withUnsafeBytes { parseExactly($0) }
+        if case .success(let document) = parsed {
+            // ~100 bytes per value (jansson node + hash table slot + malloc overhead) plus the strings.
+            document.approximateBytes = prescan.nodes * 100 + bytes.count
         }
-        return parseExactly(bytes)
+        return parsed
     }
 
     /// jansson's parse of the whole buffer.

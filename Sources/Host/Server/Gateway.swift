@@ -52,6 +52,14 @@ public final class Gateway: Sendable {
         let purge = group.next().scheduleRepeatedTask(initialDelay: .seconds(10), delay: .seconds(10)) { _ in
             _ = (kvStore as? InMemoryKVStore)?.purgeExpired()
         }
+        // Off the event loops: a trim walks the heap.
+        let trim = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                MemoryTrim.trimIfNeeded()
+            }
+        }
+        defer { trim.cancel() }
         state.ready.store(true, ordering: .relaxed)
         logger.info("mcpgate ready", metadata: ["config": "\(configPath)"])
 

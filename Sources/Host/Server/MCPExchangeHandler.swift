@@ -100,6 +100,8 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         ticker?.cancel()
         ticker = nil
+        MemoryTrim.noteLargeFree(bytes: body?.capacity ?? 0)
+        body = nil
         exchange?.clientDisconnected()
         exchange = nil
         response = nil
@@ -261,6 +263,7 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// once when `closeAtOnce`, else when the body ends or the linger does).
     private func refuse(_ error: GatewayError, closeAtOnce: Bool = false) {
         keepAlive = false
+        MemoryTrim.noteLargeFree(bytes: body?.capacity ?? 0)
         body = nil
         state = closeAtOnce ? .closing : .refused
         if let exchange {

@@ -205,6 +205,7 @@ final class MessageRelay: UpstreamResponseHandler {
     /// Writes a batch of complete events; returns the write's future so upstream reading waits for the client.
     private func relay(_ events: [SSEEvent]) -> EventLoopFuture<Void>? {
         guard !events.isEmpty else { return nil }
+        let responseBefore = sawResponse
         var out = exchange.allocator.buffer(capacity: events.reduce(0) { $0 + $1.raw.readableBytes })
         for event in events {
             if event.id != nil { sawEventIDs = true }
@@ -249,6 +250,9 @@ final class MessageRelay: UpstreamResponseHandler {
         guard let written = exchange.writeStream(out) else {
             exchange.upstreamCall?.cancel()
             return nil
+        }
+        if sawResponse && !responseBefore {
+            written.assumeIsolated().whenSuccess { [exchange] in exchange.noteResponseDelivered() }
         }
         return written
     }

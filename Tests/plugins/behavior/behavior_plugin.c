@@ -51,7 +51,7 @@ typedef struct behavior_config {
     char *upstream_header[2];
     char *count_key;
     uint64_t rl_capacity, rl_refill, rl_interval_ms;
-    mcpgate_metric *created, *destroyed, *completed, *configs_destroyed;
+    mcpgate_metric *created, *destroyed, *completed, *configs_destroyed, *completed_client_gone;
 } behavior_config;
 
 typedef struct behavior_request {
@@ -174,7 +174,10 @@ static mcpgate_status behavior_config_new(void *plugin, mcpgate_instance *inst, 
         host->metric_define(inst, MCPGATE_METRIC_COUNTER, "test_completed", "on_complete calls", NULL, 0, NULL, 0,
                             &c->completed) != MCPGATE_OK ||
         host->metric_define(inst, MCPGATE_METRIC_COUNTER, "test_configs_destroyed", "config_destroy calls", NULL, 0,
-                            NULL, 0, &c->configs_destroyed) != MCPGATE_OK) {
+                            NULL, 0, &c->configs_destroyed) != MCPGATE_OK ||
+        host->metric_define(inst, MCPGATE_METRIC_COUNTER, "test_completed_client_gone",
+                            "on_complete calls with MCPGATE_COMPLETE_CLIENT_GONE", NULL, 0, NULL, 0,
+                            &c->completed_client_gone) != MCPGATE_OK) {
         snprintf(err, err_len, "metric_define failed");
         config_free(c);
         return MCPGATE_ERR_INTERNAL;
@@ -359,6 +362,9 @@ static void behavior_complete(void *config, void *state, mcpgate_request *req, c
     host->attr_set(req, key, (mcpgate_str){text, (size_t)n}, 0);
     trace(c, req, "complete");
     record(c->completed);
+    if (completion->flags & MCPGATE_COMPLETE_CLIENT_GONE) {
+        record(c->completed_client_gone);
+    }
 }
 
 static const mcpgate_plugin behavior_descriptor = {
