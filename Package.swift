@@ -136,7 +136,13 @@ let package = Package(
         ),
         .testTarget(
             name: "MCPGateTests",
-            dependencies: ["MCPGate", "PluginAPI", "CJansson"],
+            dependencies: [
+                "MCPGate", "PluginAPI", "CJansson",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -26,8 +26,10 @@ final class JSONDocument {
     /// Returns nil with jansson's message when the bytes are not JSON, or when they hold more values than
     /// `JSONPrescan.nodeLimit` (refused before any tree is built). Integers outside int64 (valid JSON that
     /// jansson refuses) are parsed as the nearest real; see `JSONPrescan.approximatingBigIntegers`.
-    static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<JSONDocument, JSONParseFailure> {
-        let limit = JSONPrescan.nodeLimit.load(ordering: .relaxed)
+    static func parse(
+        _ bytes: UnsafeRawBufferPointer, nodeLimit: Int = JSONPrescan.nodeLimit.load(ordering: .relaxed)
+    ) -> Result<JSONDocument, JSONParseFailure> {
+        let limit = nodeLimit
         let prescan = JSONPrescan(bytes, limit: limit)
         if prescan.nodes > limit {
             return .failure(JSONParseFailure(message: "more than \(limit) JSON values", position: 0))

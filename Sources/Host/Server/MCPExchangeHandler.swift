@@ -51,7 +51,7 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
     /// The answer of the request being served; only it may write (`isServing`).
-    private var response: ClientResponse?
+    private(set) var response: ClientResponse?
     private var sequence: UInt64 = 0
     private var keepAlive = true
     /// The version the client spoke: an HTTP/1.0 client gets HTTP/1.0 answers (no chunked encoding).
