@@ -5,7 +5,7 @@ extension ConfigReader {
     static let limitsKeys = [
         "maxRequestBodyBytes", "maxHeaderBytes", "maxResponseBodyBytes", "maxSseEventBytes", "maxOpenStreams",
         "maxConnections", "maxConnectionsPerClient", "clientIdleTimeout", "requestHeaderTimeout", "requestBodyTimeout",
-        "maxJsonNodes",
+        "maxJsonNodes", "maxBufferedBodyBytes",
     ]
     static let upstreamKeys = [
         "connectTimeout", "requestTimeout", "streamIdleTimeout", "maxConnectionsPerEndpoint", "poolIdleTimeout",
@@ -78,6 +78,7 @@ extension ConfigReader {
         if let value = keys.value("requestHeaderTimeout") { limits.requestHeaderTimeout = try value.duration() }
         if let value = keys.value("requestBodyTimeout") { limits.requestBodyTimeout = try value.duration() }
         if let value = keys.value("maxJsonNodes") { limits.maxJsonNodes = try value.positiveCount() }
+        if let value = keys.value("maxBufferedBodyBytes") { limits.maxBufferedBodyBytes = try value.byteSize() }
         return limits
     }
 

@@ -95,6 +95,10 @@ public struct Limits: Sendable, Equatable {
     /// client's message or an upstream answer); past it the document is refused before any tree is built, since
     /// a parsed value costs about 100 bytes whatever its size in the body. Default 200000.
     public var maxJsonNodes: Int
+    /// Most bytes of request bodies held at once across the process, read or being read (each request holds
+    /// its body until it is answered); past it a request is refused with 503 and the connection closes. Keeps
+    /// many slow or parked uploads from pinning `maxConnections` × `maxRequestBodyBytes`. Default 256 MiB.
+    public var maxBufferedBodyBytes: Int
 
     public init(
         maxRequestBodyBytes: Int = 4 << 20,
@@ -107,7 +111,8 @@ public struct Limits: Sendable, Equatable {
         maxConnectionsPerClient: Int? = nil,
         requestHeaderTimeout: Duration = .seconds(30),
         requestBodyTimeout: Duration = .seconds(60),
-        maxJsonNodes: Int = 200_000
+        maxJsonNodes: Int = 200_000,
+        maxBufferedBodyBytes: Int = 256 << 20
     ) {
         self.maxRequestBodyBytes = maxRequestBodyBytes
         self.maxHeaderBytes = maxHeaderBytes
@@ -120,6 +125,7 @@ public struct Limits: Sendable, Equatable {
         self.requestHeaderTimeout = requestHeaderTimeout
         self.requestBodyTimeout = requestBodyTimeout
         self.maxJsonNodes = maxJsonNodes
+        self.maxBufferedBodyBytes = maxBufferedBodyBytes
     }
 
     /// `maxConnectionsPerClient`, or half of `maxConnections` when not configured.

@@ -10,6 +10,8 @@ final class GatewayServices: Sendable {
     let counters = GatewayCounters()
     /// Client connections open, in all and per address (`maxConnections`, `maxConnectionsPerClient`).
     let connections = ClientConnectionTable()
+    /// Bytes of request bodies held by requests in flight (`maxBufferedBodyBytes`).
+    let bufferedBodies = ByteBudget()
     let metrics: GatewayMetrics
     /// What plugins reach through the host table: KV store, metrics, clocks, logs. One per process, so KV
     /// entries (rate-limit buckets, cache entries) and plugin metric families survive reloads.

@@ -60,6 +60,8 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var deadline = Deadline(phase: .none, at: .distantFuture)
     /// Checks `deadline` every `tick` for the life of the connection (no timer scheduled per request).
     private var ticker: RepeatedTask?
+    /// Bytes of the current request's body counted against the process-wide `maxBufferedBodyBytes`.
+    private var reservedBodyBytes = 0
     /// A `read` held back while the client was not taking what was written.
     private var readHeld = false
 
@@ -102,6 +104,7 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         ticker = nil
         MemoryTrim.noteLargeFree(bytes: body?.capacity ?? 0)
         body = nil
+        releaseBody()
         exchange?.clientDisconnected()
         exchange = nil
         response = nil
@@ -119,6 +122,15 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 refuse(Self.bodyTooLarge(limits))
                 return
             }
+            guard services.bufferedBodies.reserve(chunk.readableBytes, limit: limits.maxBufferedBodyBytes) else {
+                refuse(
+                    GatewayError(
+                        .serviceUnavailable, code: -32603,
+                        "Server busy: request bodies being received already hold config.limits.maxBufferedBodyBytes",
+                        headers: [("retry-after", "1")]))
+                return
+            }
+            reservedBodyBytes += chunk.readableBytes
             if body == nil {
                 body = chunk
             } else {
@@ -265,6 +277,7 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         keepAlive = false
         MemoryTrim.noteLargeFree(bytes: body?.capacity ?? 0)
         body = nil
+        releaseBody()
         state = closeAtOnce ? .closing : .refused
         if let exchange {
             exchange.fail(error)
@@ -377,8 +390,15 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Ends the response; the connection then closes (not keep-alive) or waits for the next request.
+    /// Gives the current body's bytes back to the process-wide budget.
+    private func releaseBody() {
+        services.bufferedBodies.release(reservedBodyBytes)
+        reservedBodyBytes = 0
+    }
+
     private func finish(context: ChannelHandlerContext) {
         let closeAfter = !keepAlive
+        releaseBody()
         exchange = nil
         response = nil
         switch state {
