@@ -128,7 +128,13 @@ final class UpstreamTask: @unchecked Sendable {
         }
         guard let handler else { return }
         self.handler = nil
-        if (error as? UpstreamError) != .cancelled {
+        switch error as? UpstreamError {
+        case .cancelled?:
+            break  // the exchange's own decision, already accounted for
+        case .readTimeout? where ownConnection:
+            // An idle standing stream ending is routine: the client reconnects.
+            logger.debug("upstream stream idle, ended", metadata: ["url": "\(target.url)"])
+        default:
             logger.warning("upstream request failed", metadata: ["method": "\(method)", "url": "\(target.url)", "error": "\(error)"])
         }
         handler.upstreamFailed(error)
