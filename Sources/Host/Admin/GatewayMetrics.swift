@@ -6,6 +6,8 @@ final class GatewayMetrics: Sendable {
     let sessionsCreated: Counter
     let sessionsRejected: Counter
     let upstreamFailures: Counter
+    /// Upstream requests that found every pooled connection of their endpoint busy and waited for one.
+    let upstreamPoolWaits: Counter
     let openStreams: Gauge
     let federationCollisions: Counter
     /// Indexed by `era * 3 + status class` (2xx, 4xx, 5xx).
@@ -21,6 +23,8 @@ final class GatewayMetrics: Sendable {
             descriptor: name("sessions_rejected", "total", "Session ids refused (tampered, expired, unknown key, wrong principal)"))
         upstreamFailures = registry.makeCounter(
             descriptor: name("upstream_failures", "total", "Upstream requests that failed (unreachable, timeout, not MCP)"))
+        upstreamPoolWaits = registry.makeCounter(
+            descriptor: name("upstream_pool_waits", "total", "Upstream requests that waited for a pooled connection (all maxConnectionsPerEndpoint busy)"))
         openStreams = registry.makeGauge(descriptor: name("open", "streams", "Client SSE streams open now"))
         federationCollisions = registry.makeCounter(
             descriptor: name("federation_collisions", "total", "List items dropped because another target already offers the same name"))

@@ -1,7 +1,7 @@
 extension ConfigReader {
     static let mcpBackendKeys = ["targets", "prefixMode", "failureMode", "statefulMode"]
     static let targetKeys = ["name", "mcp", "forwardAuthorization"]
-    static let targetTransportKeys = ["host", "hosts"]
+    static let targetTransportKeys = ["host", "hosts", "redirectOrigins"]
 
     /// `routes[].backends`: exactly one element, an `mcp` backend.
     func readBackends(_ node: ConfigNode) throws(ConfigError) -> MCPBackend {
@@ -71,6 +71,7 @@ extension ConfigReader {
         let name = try Self.targetName(nameNode)
         let transport = try keys.required("mcp", "the Streamable HTTP server")
         var target = Target(name: name, endpoints: try Self.endpoints(transport))
+        target.redirectOrigins = try Self.redirectOrigins(transport, endpoints: target.endpoints)
         if let value = keys.value("forwardAuthorization") { target.forwardAuthorization = try value.bool() }
         return (target, nameNode)
     }
@@ -90,6 +91,39 @@ extension ConfigReader {
             scalars.allSatisfy({ isLetterOrDigit($0) || $0 == "." || $0 == "-" })
         else { throw node.expected(what) }
         return name
+    }
+
+    /// `targets[].mcp.redirectOrigins` (*mcpgate*): the origins besides the endpoints' own that an upstream's
+    /// 307/308 may lead to, as `scheme://host[:port]`, normalised the way `UpstreamTarget.origin` writes them
+    /// (lowercase, the port only when it is not the scheme's default). An origin has no path, query or
+    /// credentials; an http origin is refused when every endpoint is https (redirects never downgrade).
+    static func redirectOrigins(_ node: ConfigNode, endpoints: [UpstreamEndpoint]) throws(ConfigError) -> [String] {
+        let keys = try node.mapping(allowed: Self.targetTransportKeys)
+        guard let list = keys.value("redirectOrigins") else { return [] }
+        let what = "an http:// or https:// origin (scheme, host and optional port; no path)"
+        var origins: [String: ConfigNode] = [:]
+        var ordered: [String] = []
+        for item in try list.sequence(of: "origins (scheme://host[:port]) a redirect may lead to") {
+            let text = try item.text(what)
+            let endpoint: UpstreamEndpoint
+            do {
+                endpoint = try UpstreamEndpoint(parsing: text)
+            } catch {
+                throw item.error(error)
+            }
+            guard endpoint.path == "/", let origin = UpstreamTarget(url: endpoint.url)?.origin
+            else { throw item.expected(what) }
+            if endpoint.scheme == "http", !endpoints.isEmpty, endpoints.allSatisfy({ $0.scheme == "https" }) {
+                throw item.error(
+                    "expected an https:// origin, got \(ConfigNode.quoted(text)): the target is https and redirects never go from https to http")
+            }
+            if let first = origins[origin] {
+                throw item.error("expected distinct origins, got \(origin) again (first at \(first.lineReference))")
+            }
+            origins[origin] = item
+            ordered.append(origin)
+        }
+        return ordered
     }
 
     /// `targets[].mcp`: `{host: URL}` or `{hosts: [URL, ...]}`, normalised, without duplicates.

@@ -9,6 +9,7 @@ extension ConfigReader {
     ]
     static let upstreamKeys = [
         "connectTimeout", "requestTimeout", "streamIdleTimeout", "maxConnectionsPerEndpoint", "poolIdleTimeout",
+        "forwardHeaders",
     ]
 
     /// Reads the `config:` block (absent: every default, and the session keyring from the environment).
@@ -93,6 +94,7 @@ extension ConfigReader {
             upstream.maxConnectionsPerEndpoint = try value.positiveCount()
         }
         if let value = keys.value("poolIdleTimeout") { upstream.poolIdleTimeout = try value.duration() }
+        if let value = keys.value("forwardHeaders") { upstream.forwardHeaders = try Self.forwardHeaders(value) }
         return upstream
     }
 
@@ -116,6 +118,32 @@ extension ConfigReader {
             throw node.error("expected at least 16 visible ASCII characters (openssl rand -hex 32); the value is not shown")
         }
         return token
+    }
+
+    /// `config.upstream.forwardHeaders`: header names (RFC 9110 tokens) forwarded from clients besides the
+    /// default allow-list, lowercased. Hop-by-hop headers and those the gateway writes itself are refused, each
+    /// with the reason.
+    static func forwardHeaders(_ node: ConfigNode) throws(ConfigError) -> Set<String> {
+        let what = "header names (letters, digits and !#$%&'*+-.^_`|~)"
+        var names: [String: ConfigNode] = [:]
+        for item in try node.sequence(of: what) {
+            let name = try item.text("a header name")
+            let token = "!#$%&'*+-.^_`|~"
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil || token.unicodeScalars.contains($0)) })
+            else { throw item.expected("a header name (letters, digits and !#$%&'*+-.^_`|~)") }
+            let lower = name.lowercased()
+            if lower == "authorization" {
+                throw item.error("expected a header name other than Authorization: set forwardAuthorization: true on the targets that should get it")
+            }
+            if UpstreamHeaders.reserved.contains(lower) {
+                throw item.error("expected a header the client owns end to end, got \(ConfigNode.quoted(name)): the gateway writes it itself or it belongs to one hop")
+            }
+            if let first = names[lower] {
+                throw item.error("expected distinct header names, got \(ConfigNode.quoted(name)) again (first at \(first.lineReference))")
+            }
+            names[lower] = item
+        }
+        return Set(names.keys)
     }
 
     /// Loopback names and addresses, decided exactly (`OriginPolicy.isLoopback(name:)`).

@@ -140,25 +140,31 @@ public struct UpstreamSettings: Sendable, Equatable {
     public var connectTimeout: Duration
     /// Time from sending a request to receiving the response head. Default 60s.
     public var requestTimeout: Duration
-    /// Longest silence on an open SSE stream (POST response or GET) before it is ended. Default 5m.
+    /// Longest silence on an open upstream response body (a POST's answer or a GET stream; SSE comments count
+    /// as traffic) before it is ended. Default 5m.
     public var streamIdleTimeout: Duration
-    /// Keep-alive connections per endpoint (soft limit; each open SSE stream holds one). Default 512.
+    /// Pooled keep-alive connections per endpoint and event loop, for requests; a request that finds them all
+    /// busy waits for one. Standing GET streams use connections of their own, outside this limit. Default 512.
     public var maxConnectionsPerEndpoint: Int
     /// An idle pooled connection is closed after this long. Default 60s.
     public var poolIdleTimeout: Duration
+    /// Client headers forwarded upstream besides the default allow-list (`UpstreamHeaders`), lowercase.
+    public var forwardHeaders: Set<String>
 
     public init(
         connectTimeout: Duration = .seconds(5),
         requestTimeout: Duration = .seconds(60),
         streamIdleTimeout: Duration = .seconds(300),
         maxConnectionsPerEndpoint: Int = 512,
-        poolIdleTimeout: Duration = .seconds(60)
+        poolIdleTimeout: Duration = .seconds(60),
+        forwardHeaders: Set<String> = []
     ) {
         self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout
         self.streamIdleTimeout = streamIdleTimeout
         self.maxConnectionsPerEndpoint = maxConnectionsPerEndpoint
         self.poolIdleTimeout = poolIdleTimeout
+        self.forwardHeaders = forwardHeaders
     }
 }
 
@@ -296,10 +302,14 @@ public struct Target: Sendable, Equatable {
     /// mcpgate extension `forwardAuthorization: true`: pass the client's `Authorization` header upstream.
     /// Off by default: the client's bearer token is never forwarded unless asked for.
     public var forwardAuthorization: Bool
-    public init(name: String, endpoints: [UpstreamEndpoint], forwardAuthorization: Bool = false) {
+    /// mcpgate extension `mcp.redirectOrigins`: origins other than the endpoints' own that an upstream 307/308
+    /// may lead to, normalised as `scheme://host[:port]` (port only when not the scheme's default).
+    public var redirectOrigins: [String]
+    public init(name: String, endpoints: [UpstreamEndpoint], forwardAuthorization: Bool = false, redirectOrigins: [String] = []) {
         self.name = name
         self.endpoints = endpoints
         self.forwardAuthorization = forwardAuthorization
+        self.redirectOrigins = redirectOrigins
     }
 }
 

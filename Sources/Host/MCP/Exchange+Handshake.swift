@@ -171,8 +171,8 @@ extension Exchange {
         overrides: [(String, String)] = []
     ) -> HTTPHeaders {
         var upstreamHeaders = UpstreamHeaders.make(
-            from: headers, forwardAuthorization: target.forwardAuthorization, remoteAddress: request.remoteAddress,
-            accept: accept, contentType: contentType)
+            from: headers, forwardAuthorization: target.forwardAuthorization, forwardHeaders: runtime.config.upstream.forwardHeaders,
+            remoteAddress: request.remoteAddress, accept: accept, contentType: contentType)
         if let upstreamSessionID { upstreamHeaders.add(name: "mcp-session-id", value: upstreamSessionID) }
         if let protocolVersion { upstreamHeaders.add(name: "mcp-protocol-version", value: protocolVersion) }
         for (name, value) in overrides {

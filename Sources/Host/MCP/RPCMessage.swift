@@ -50,7 +50,8 @@ final class RPCMessage {
     /// `result` of a response.
     var result: JSONValueRef? { root["result"] }
 
-    /// The id serialized as JSON (`1`, `"a"`), for errors the gateway writes itself; `null` when absent.
+    /// The id serialized as JSON (`1`, `"a"`), for errors the gateway writes itself; `null` when absent (and
+    /// for an error response whose id is null).
     var idJSON: String {
         guard let id else { return "null" }
         return String(decoding: id.serialized(), as: UTF8.self)
@@ -71,10 +72,15 @@ final class RPCMessage {
         }
         let id = root["id"]
         if let id, !(id.isString || id.isInteger) {
-            if id.type == JSON_REAL, let value = id.double, value.rounded() == value {
-                return .failure(RPCEnvelopeError(message: "\"id\" is an integer outside the signed 64-bit range the gateway relays"))
+            // JSON-RPC 2.0 §5: an error response has `"id": null` when the request's id could not be read (a
+            // parse error, an invalid request). Only there is null an id.
+            let nullIDError = id.isNull && root["method"] == nil && root["result"] == nil && root["error"] != nil
+            guard nullIDError else {
+                if id.type == JSON_REAL, let value = id.double, value.rounded() == value {
+                    return .failure(RPCEnvelopeError(message: "\"id\" is an integer outside the signed 64-bit range the gateway relays"))
+                }
+                return .failure(RPCEnvelopeError(message: "\"id\" must be a string or an integer"))
             }
-            return .failure(RPCEnvelopeError(message: "\"id\" must be a string or an integer"))
         }
         if let methodValue = root["method"] {
             guard let method = methodValue.string, !method.isEmpty else {

@@ -14,7 +14,7 @@ final class TargetPool: Sendable {
     init(target: Target) throws(RuntimeBuildError) {
         var resolved: [ResolvedEndpoint] = []
         for endpoint in target.endpoints {
-            guard let ready = ResolvedEndpoint(endpoint) else {
+            guard let ready = ResolvedEndpoint(endpoint, redirectOrigins: target.redirectOrigins) else {
                 throw RuntimeBuildError("target \(target.name): endpoint \(endpoint.url) is not a valid URL")
             }
             resolved.append(ready)

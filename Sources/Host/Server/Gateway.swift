@@ -39,8 +39,10 @@ public final class Gateway: Sendable {
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let pluginServices = HostServices(logSink: SwiftLogPluginSink(logger: logger))
         self.runtimeBox = RuntimeBox(try GatewayRuntime(config: config, keyring: keyring, pluginServices: pluginServices))
+        let metrics = GatewayMetrics()
         self.services = GatewayServices(
-            upstream: UpstreamClient(eventLoopGroup: group, settings: config.upstream), metrics: GatewayMetrics(), plugins: pluginServices)
+            upstream: UpstreamClient(eventLoopGroup: group, settings: config.upstream, poolWaits: metrics.upstreamPoolWaits, logger: logger),
+            metrics: metrics, plugins: pluginServices)
         self.startConfig = config
     }
 

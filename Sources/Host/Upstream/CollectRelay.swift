@@ -101,7 +101,7 @@ final class CollectRelay: UpstreamResponseHandler {
             mode = .sse(framer)
             for event in events {
                 guard let data = event.data, case .success(let message) = data.withUnsafeReadableBytes({ RPCMessage.parse($0) }) else { continue }
-                if (message.kind == .result || message.kind == .error) && message.idJSON == requestIDJSON {
+                if answers(message) {
                     complete(.response(message, upstreamSessionID: upstreamSessionID))
                     call?.cancel()
                     return nil
@@ -119,13 +119,17 @@ final class CollectRelay: UpstreamResponseHandler {
         case .json(let body):
             let parsed = body.withUnsafeReadableBytes { RPCMessage.parse($0) }
             if case .success(let message) = parsed, message.kind == .result || message.kind == .error {
-                complete(.response(message, upstreamSessionID: upstreamSessionID))
+                if answers(message) {
+                    complete(.response(message, upstreamSessionID: upstreamSessionID))
+                } else {
+                    complete(.failed(.upstream(.badGateway, target: target, "Upstream '\(target)' answered with a response to another request")))
+                }
             } else {
                 complete(.failed(.upstream(.badGateway, target: target, "Upstream '\(target)' answered with a body that is not a JSON-RPC response")))
             }
         case .error(let status, let body):
             let parsed = body.withUnsafeReadableBytes { RPCMessage.parse($0) }
-            if case .success(let message) = parsed, message.kind == .error {
+            if case .success(let message) = parsed, message.kind == .error, answers(message) {
                 complete(.response(message, upstreamSessionID: upstreamSessionID))
             } else {
                 complete(.failed(.upstream(.badGateway, target: target, "Upstream '\(target)' answered HTTP \(status.code)")))
@@ -135,6 +139,14 @@ final class CollectRelay: UpstreamResponseHandler {
         case .done:
             break
         }
+    }
+
+    /// Whether `message` answers the request: a response with its id, or an error with `"id": null` (the
+    /// upstream could not read the id; a POST's answer can only concern the message POSTed).
+    private func answers(_ message: RPCMessage) -> Bool {
+        guard message.kind == .result || message.kind == .error else { return false }
+        if message.idJSON == requestIDJSON { return true }
+        return message.kind == .error && (message.id?.isNull ?? true)
     }
 
     func upstreamFailed(_ error: any Error) {

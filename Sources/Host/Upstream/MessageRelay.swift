@@ -1,4 +1,5 @@
 import CJansson
+import Logging
 import NIOCore
 import NIOHTTP1
 import Prometheus
@@ -49,6 +50,9 @@ final class MessageRelay: UpstreamResponseHandler {
     private var sawResponse = false
     private var sawEventIDs = false
     private var holdsStreamSlot = false
+    /// Set when this relay cancelled the upstream request itself, having already answered or decided the
+    /// answer: the failure that cancelling reports (synchronously, `upstreamFailed`) must not answer again.
+    private var stoppedUpstream = false
 
     init(
         exchange: Exchange, purpose: Purpose, requestIDJSON: String, target: TargetPool, sentSessionID: Bool,
@@ -91,9 +95,8 @@ final class MessageRelay: UpstreamResponseHandler {
                 return nil
             }
             guard exchange.services.counters.openStream(limit: limits.maxOpenStreams) else {
-                mode = .done
                 exchange.fail(GatewayError(.serviceUnavailable, code: -32603, "Too many open streams"), idJSON: requestIDJSON)
-                exchange.upstreamCall?.cancel()
+                stopUpstream()
                 return nil
             }
             holdsStreamSlot = true
@@ -123,7 +126,7 @@ final class MessageRelay: UpstreamResponseHandler {
         case .json(var body):
             mode = .done
             guard body.readableBytes + buffer.readableBytes <= limits.maxResponseBodyBytes else {
-                giveUp(.upstream(.badGateway, target: target.name, "Upstream response exceeds \(limits.maxResponseBodyBytes) bytes"))
+                giveUp(.upstream(.badGateway, target: target.name, "Upstream '\(target.name)' sent a response larger than \(limits.maxResponseBodyBytes) bytes"))
                 return nil
             }
             var buffer = buffer
@@ -143,8 +146,7 @@ final class MessageRelay: UpstreamResponseHandler {
             do {
                 events = try framer.feed(buffer)
             } catch {
-                mode = .sse(framer)
-                giveUp(.upstream(.badGateway, target: target.name, "Upstream SSE event exceeds \(limits.maxSseEventBytes) bytes"))
+                giveUp(.upstream(.badGateway, target: target.name, "Upstream '\(target.name)' sent an SSE event larger than \(limits.maxSseEventBytes) bytes"))
                 return nil
             }
             mode = .sse(framer)
@@ -162,9 +164,9 @@ final class MessageRelay: UpstreamResponseHandler {
         case .sse:
             mode = .done
             if case .initialize = purpose {
-                exchange.fail(.upstream(.badGateway, target: target.name, "Upstream ended the initialize stream without a response"), idJSON: requestIDJSON)
+                exchange.fail(.upstream(.badGateway, target: target.name, "Upstream '\(target.name)' ended the initialize stream without a response"), idJSON: requestIDJSON)
             } else {
-                endStream(reason: "Upstream ended the stream before the response")
+                endStream(reason: "Upstream '\(target.name)' ended the stream before the response")
             }
         case .upstreamError(let status, let body):
             mode = .done
@@ -174,7 +176,7 @@ final class MessageRelay: UpstreamResponseHandler {
             exchange.respond(status: status == .noContent ? .accepted : status, headers: HTTPHeaders(), body: nil)
         case .awaitingHead:
             mode = .done
-            exchange.fail(.upstream(.badGateway, target: target.name, "Upstream sent no response"), idJSON: requestIDJSON)
+            exchange.fail(.upstream(.badGateway, target: target.name, "Upstream '\(target.name)' sent no response"), idJSON: requestIDJSON)
         case .done:
             break
         }
@@ -183,9 +185,10 @@ final class MessageRelay: UpstreamResponseHandler {
     func upstreamFailed(_ error: any Error) {
         let previous = mode
         mode = .done
-        guard !exchange.clientGone else { return }
+        guard !stoppedUpstream, !exchange.clientGone else { return }
         exchange.services.metrics.upstreamFailures.increment()
         let failure = UpstreamFailure(error, target: target.name)
+        exchange.logger.debug("upstream request failed", metadata: ["target": "\(target.name)", "error": "\(failure.detail)"])
         switch previous {
         case .sse where exchange.answered:
             endStream(reason: failure.message)
@@ -214,12 +217,12 @@ final class MessageRelay: UpstreamResponseHandler {
                 out.writeBuffer(&raw)
                 continue
             }
-            let message = data.withUnsafeReadableBytes { RPCMessage.parse($0) }
-            guard case .success(let message) = message, message.kind == .result || message.kind == .error, message.idJSON == requestIDJSON else {
-                let parsed = try? message.get()
-                guard exchange.filterEvent(event, message: parsed) else { continue }
-                if let parsed, let rewriteEvent, rewriteEvent(parsed) {
-                    var encoded = SSEEvent.encode(data: parsed.document.serialized(), eventType: event.eventType ?? "message", id: event.id, allocator: exchange.allocator)
+            let parsed = data.withUnsafeReadableBytes { RPCMessage.parse($0) }
+            guard case .success(let candidate) = parsed, case let (message, data)? = answer(in: candidate, raw: data) else {
+                let other = try? parsed.get()
+                guard exchange.filterEvent(event, message: other) else { continue }
+                if let other, let rewriteEvent, rewriteEvent(other) {
+                    var encoded = SSEEvent.encode(data: other.document.serialized(), eventType: event.eventType ?? "message", id: event.id, allocator: exchange.allocator)
                     out.writeBuffer(&encoded)
                 } else {
                     var raw = event.raw
@@ -229,12 +232,14 @@ final class MessageRelay: UpstreamResponseHandler {
             }
             sawResponse = true
             if case .initialize = purpose {
-                mode = .done
                 finishInitialize(message, raw: Array(data.readableBytesView), status: .ok)
-                exchange.upstreamCall?.cancel()
+                stopUpstream()
                 return nil
             }
             var replacement = inspect?(message)
+            if replacement == nil, message !== candidate {
+                replacement = Array(data.readableBytesView)  // the upstream's error under the client's id
+            }
             if let filtered = exchange.filterResponse(message, raw: replacement.map { exchange.allocator.buffer(bytes: $0) } ?? data) {
                 replacement = filtered
             }
@@ -248,7 +253,9 @@ final class MessageRelay: UpstreamResponseHandler {
         }
         if case .initialize = purpose { return nil }
         guard let written = exchange.writeStream(out) else {
-            exchange.upstreamCall?.cancel()
+            // The client cannot take more: nothing else will be written; the exchange ends here.
+            stopUpstream()
+            exchange.endStream()
             return nil
         }
         if sawResponse && !responseBefore {
@@ -257,34 +264,67 @@ final class MessageRelay: UpstreamResponseHandler {
         return written
     }
 
+    /// The message as this request's answer (with the bytes to relay), or nil when it is something else: a
+    /// response must carry the request's id. An error response with `"id": null` (JSON-RPC 2.0 §5: the server
+    /// could not read the id, as for a parse error) is the answer too, since a POST's answer can only concern
+    /// the message POSTed; it is relayed as the upstream's error object under the client's request id, so
+    /// that the client, which matches answers by id, can pair it with its request.
+    private func answer(in message: RPCMessage, raw: ByteBuffer) -> (RPCMessage, ByteBuffer)? {
+        guard message.kind == .result || message.kind == .error else { return nil }
+        if message.idJSON == requestIDJSON { return (message, raw) }
+        guard message.kind == .error, message.id?.isNull ?? true, requestIDJSON != "null",
+            let error = message.root["error"]
+        else { return nil }
+        var text = Array("{\"jsonrpc\":\"2.0\",\"id\":\(requestIDJSON),\"error\":".utf8)
+        text += error.serialized()
+        text.append(UInt8(ascii: "}"))
+        guard case .success(let claimed) = text.withUnsafeBytes({ RPCMessage.parse($0) }) else { return nil }
+        return (claimed, exchange.allocator.buffer(bytes: text))
+    }
+
     /// Ends the client's stream; if the response never came and the stream cannot be resumed (no event
-    /// ids), the client gets a JSON-RPC error for its request instead of waiting forever.
-    private func endStream(reason: String) {
+    /// ids, or `resumable` false), the client gets a JSON-RPC error for its request instead of waiting forever.
+    private func endStream(reason: String, resumable: Bool = true) {
         guard exchange.answered else {
             exchange.fail(.upstream(.badGateway, target: target.name, reason), idJSON: requestIDJSON)
             return
         }
-        if !sawResponse && !sawEventIDs && !exchange.clientGone {
+        if !sawResponse && !(sawEventIDs && resumable) && !exchange.clientGone {
             let error = GatewayError.upstream(.badGateway, target: target.name, reason)
             _ = exchange.writeStream(SSEEvent.encode(data: Array(error.body(idJSON: requestIDJSON).utf8), allocator: exchange.allocator))
         }
         exchange.endStream()
     }
 
+    /// Stops reading an answer the gateway will not relay (too large) and answers the client once: a 502
+    /// when nothing was sent yet, else an error event (a stream resumed past this point would meet the same
+    /// event again, so event ids do not spare it) and the end of the stream.
     private func giveUp(_ error: GatewayError) {
-        mode = .done
-        exchange.upstreamCall?.cancel()
+        stopUpstream()
         if exchange.answered {
-            endStream(reason: error.message)
+            endStream(reason: error.message, resumable: false)
         } else {
             exchange.fail(error, idJSON: requestIDJSON)
         }
     }
 
-    private func finishJSON(_ body: ByteBuffer) {
-        let parsed = body.withUnsafeReadableBytes { RPCMessage.parse($0) }
-        guard case .success(let message) = parsed, message.kind == .result || message.kind == .error else {
-            exchange.fail(.upstream(.badGateway, target: target.name, "Upstream answered with a body that is not a JSON-RPC response"), idJSON: requestIDJSON)
+    /// Cancels the upstream request after this relay answered or decided the answer itself (attack report
+    /// C1: cancelling reports `upstreamFailed` synchronously, which used to answer a second time).
+    private func stopUpstream() {
+        mode = .done
+        stoppedUpstream = true
+        exchange.upstreamCall?.cancel()
+    }
+
+    private func finishJSON(_ received: ByteBuffer) {
+        let parsed = received.withUnsafeReadableBytes { RPCMessage.parse($0) }
+        guard case .success(let candidate) = parsed, candidate.kind == .result || candidate.kind == .error else {
+            exchange.fail(.upstream(.badGateway, target: target.name, "Upstream '\(target.name)' answered with a body that is not a JSON-RPC response"), idJSON: requestIDJSON)
+            return
+        }
+        // The SSE path only relays the event that answers this request; a JSON answer is held to the same id.
+        guard case let (message, body)? = purposeExpectsNoAnswer ? (candidate, received) : answer(in: candidate, raw: received) else {
+            exchange.fail(.upstream(.badGateway, target: target.name, "Upstream '\(target.name)' answered with a response to another request"), idJSON: requestIDJSON)
             return
         }
         if case .initialize = purpose {
@@ -332,38 +372,76 @@ final class MessageRelay: UpstreamResponseHandler {
         exchange.respond(status: status, headers: headers, body: body)
     }
 
-    /// A non-2xx upstream answer: 4xx with a JSON-RPC body is relayed as is (it is the server's answer to
-    /// the client's message); anything else becomes a gateway error naming the target.
-    private func relayUpstreamError(status: HTTPResponseStatus, body: ByteBuffer) {
+    /// A non-2xx upstream answer. A 4xx whose body is a JSON-RPC error answering this request is the
+    /// server's answer to the client's message: relayed with the upstream's status, after the filters'
+    /// response hooks like any other answer (a redaction plugin sees it too). Anything else becomes a
+    /// gateway error that names the target and the status only; the upstream's body goes to the log, never
+    /// to the client (it may hold internal addresses, stack traces, credentials).
+    private func relayUpstreamError(status: HTTPResponseStatus, body received: ByteBuffer) {
         if (400..<500).contains(status.code) {
-            let parsed = body.withUnsafeReadableBytes { RPCMessage.parse($0) }
-            if case .success(let message) = parsed, message.kind == .error {
-                exchange.respond(status: status, headers: MCPExchangeHandler.jsonHeaders(), body: body)
+            let parsed = received.withUnsafeReadableBytes { RPCMessage.parse($0) }
+            if case .success(let candidate) = parsed, candidate.kind == .error {
+                guard case let (message, body)? = purposeExpectsNoAnswer ? (candidate, received) : answer(in: candidate, raw: received) else {
+                    exchange.fail(
+                        .upstream(.badGateway, target: target.name, "Upstream '\(target.name)' answered with a response to another request"),
+                        idJSON: requestIDJSON)
+                    return
+                }
+                var out = body
+                if !purposeExpectsNoAnswer, let filtered = exchange.filterResponse(message, raw: body) {
+                    out = exchange.allocator.buffer(bytes: filtered)
+                }
+                exchange.respond(status: status, headers: MCPExchangeHandler.jsonHeaders(), body: out)
                 return
             }
-            let text = String(decoding: body.readableBytesView.prefix(512), as: UTF8.self)
-            exchange.fail(GatewayError(status, code: -32600, text.isEmpty ? "Upstream refused the request (\(status.code))" : text), idJSON: requestIDJSON)
+            logUpstreamBody(status: status, body: received)
+            exchange.fail(GatewayError(status, code: -32600, "Upstream '\(target.name)' answered HTTP \(status.code)"), idJSON: requestIDJSON)
             return
         }
+        logUpstreamBody(status: status, body: received)
         exchange.services.metrics.upstreamFailures.increment()
-        exchange.fail(.upstream(.badGateway, target: target.name, "Upstream answered HTTP \(status.code)"), idJSON: requestIDJSON)
+        exchange.fail(.upstream(.badGateway, target: target.name, "Upstream '\(target.name)' answered HTTP \(status.code)"), idJSON: requestIDJSON)
+    }
+
+    /// A notification or a client's response was sent: no JSON-RPC answer is awaited, so ids are not checked.
+    private var purposeExpectsNoAnswer: Bool {
+        if case .accepted = purpose { return true }
+        return false
+    }
+
+    private func logUpstreamBody(status: HTTPResponseStatus, body: ByteBuffer) {
+        exchange.logger.warning(
+            "upstream answered with an error status",
+            metadata: [
+                "target": "\(target.name)", "status": "\(status.code)",
+                "body": "\(String(decoding: body.readableBytesView.prefix(512), as: UTF8.self))",
+            ])
     }
 }
 
-/// Classifies an upstream transport failure into the gateway's answer.
+/// Classifies an upstream transport failure into the gateway's answer. The message names the target and
+/// the kind of failure, nothing else: the error's own text (addresses, ports, errno, TLS library messages
+/// with build paths) is in `detail`, for the log, and never reaches a client (attack report M4).
 struct UpstreamFailure {
     var message: String
     var gatewayError: GatewayError
+    /// The underlying error as text, for the log only.
+    var detail: String
 
     init(_ error: any Error, target: String) {
         let text = String(describing: error)
+        detail = text
+        let upstreamError = error as? UpstreamError
         // Timeouts: no head in time or a silent body (`UpstreamError`), or no connection in time (NIO's
         // `connectTimeout`, possibly wrapped by the happy-eyeballs resolver, hence the text match).
-        if (error as? UpstreamError)?.isTimeout == true || text.contains("connectTimeout") {
-            message = "Upstream '\(target)' did not answer in time (\(text))"
+        if upstreamError?.isTimeout == true || text.contains("connectTimeout") {
+            message = "Upstream '\(target)' did not answer in time"
             gatewayError = .upstream(.gatewayTimeout, target: target, message)
+        } else if case .redirectRefused? = upstreamError {
+            message = "Upstream '\(target)' answered with a redirect the gateway does not follow"
+            gatewayError = .upstream(.badGateway, target: target, message)
         } else {
-            message = "Upstream '\(target)' is unreachable (\(text))"
+            message = "Upstream '\(target)' is unreachable"
             gatewayError = .upstream(.badGateway, target: target, message)
         }
     }

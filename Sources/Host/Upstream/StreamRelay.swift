@@ -22,6 +22,9 @@ final class StreamRelay {
     private var open: Set<Int> = []
     private var pending: Int
     private var streaming = false
+    /// Set once the relay ended the client's stream or gave up: later upstream callbacks (cancelling reports
+    /// them synchronously) change nothing and write nothing.
+    private var closed = false
     private var lastWrite = NIODeadline.now()
     private var keepAlive: RepeatedTask?
 
@@ -72,7 +75,11 @@ final class StreamRelay {
         do {
             events = try framers[member].feed(buffer)
         } catch {
-            exchange.logger.warning("dropping an oversized event from \(targets[member])'s stream")
+            // A GET stream answers no request, so there is no JSON-RPC error to send: the stream ends, and
+            // the client reconnects as it would after any drop.
+            exchange.logger.warning(
+                "ending a stream: an upstream SSE event is larger than maxSseEventBytes",
+                metadata: ["target": "\(targets[member])", "limit": "\(exchange.runtime.limits.maxSseEventBytes)"])
             close()
             return nil
         }
@@ -107,6 +114,7 @@ final class StreamRelay {
     }
 
     private func ended(member: Int, error: (any Error)? = nil) {
+        guard !closed else { return }
         pending -= 1
         open.remove(member)
         if let error, !exchange.clientGone {
@@ -131,14 +139,16 @@ final class StreamRelay {
         }
     }
 
+    /// Ends the client's stream (once) and stops every member's upstream request.
     private func close() {
+        guard !closed else { return }
+        closed = true
         keepAlive?.cancel()
         keepAlive = nil
+        let wasStreaming = streaming
+        streaming = false
         exchange.cancelUpstream()
-        if streaming {
-            streaming = false
-            exchange.endStream()
-        }
+        if wasStreaming { exchange.endStream() }
     }
 
     private func startKeepAlive() {

@@ -1,15 +1,23 @@
 import Foundation
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Prometheus
 
 /// The gateway's HTTP/1.1 client towards MCP servers, built from SwiftNIO handlers: keep-alive connection
 /// pools per event loop and origin (`UpstreamLoopPool`), one request at a time per connection
-/// (`UpstreamConnection`), bounded connect and time-to-head timeouts, an idle limit on POST response
-/// bodies, no decompression. Up to three redirects are followed with method and body kept on 307/308 (an
-/// endpoint written `…/mcp/` reaches a server that serves `…/mcp`, as the official SDK's does with a 307);
-/// `Authorization` is dropped across origins; other 3xx answers are final.
+/// (`UpstreamConnection`), bounded connect and time-to-head timeouts, an idle limit (`streamIdleTimeout`)
+/// on every response body, no decompression. Up to three 307/308 redirects are followed with method and body
+/// kept (an endpoint written `…/mcp/` reaches a server that serves `…/mcp`, as the official SDK's does with a
+/// 307), within `RedirectPolicy`: same origin, or an origin the target lists; other 3xx answers fail.
+///
+/// GET requests are standing streams (an MCP server's channel to one client, open as long as the client
+/// stays): each runs on a connection of its own, outside `maxConnectionsPerEndpoint`, so that clients holding
+/// streams can never take every pooled connection from requests (attack report H4). Their number is bounded
+/// by the client streams the exchanges admit (`maxOpenStreams`), and an idle one ends after `streamIdleTimeout`
+/// (keep-alive comments count as traffic).
 ///
 /// A request runs on a connection of the event loop it was made on, so every callback comes on the
 /// exchange's loop with no thread hop and no lock on the way. Thread-safe; one instance per gateway.
@@ -20,14 +28,18 @@ final class UpstreamClient: Sendable {
     private let pools: [ObjectIdentifier: UpstreamLoopPool]
     /// Pools of loops outside the group (not used by the gateway itself; created on first use).
     private let foreignPools = NIOLockedValueBox<[ObjectIdentifier: UpstreamLoopPool]>([:])
+    private let logger: Logger
 
-    init(eventLoopGroup: any EventLoopGroup, settings: UpstreamSettings) {
+    /// `poolWaits` counts requests that found every pooled connection of their endpoint busy and queued.
+    init(eventLoopGroup: any EventLoopGroup, settings: UpstreamSettings, poolWaits: Counter? = nil, logger: Logger = Logger(label: "mcpgate.upstream")) {
         self.settings = settings
+        self.logger = logger
         self.poolSettings = UpstreamLoopPool.Settings(
             connectTimeout: TimeAmount(settings.connectTimeout),
             idleTimeout: TimeAmount(settings.poolIdleTimeout),
             maxConnections: max(1, settings.maxConnectionsPerEndpoint),
-            tls: try? NIOSSLContext(configuration: .makeClientConfiguration()))
+            tls: try? NIOSSLContext(configuration: .makeClientConfiguration()),
+            poolWaits: poolWaits)
         var pools: [ObjectIdentifier: UpstreamLoopPool] = [:]
         for loop in eventLoopGroup.makeIterator() {
             pools[ObjectIdentifier(loop)] = UpstreamLoopPool(eventLoop: loop, settings: poolSettings)
@@ -50,7 +62,8 @@ final class UpstreamClient: Sendable {
         }
         let task = UpstreamTask(
             target: target, request: request, eventLoop: eventLoop, pool: pool(for: eventLoop),
-            idleTimeout: request.method == .GET ? nil : TimeAmount(settings.streamIdleTimeout), handler: handler)
+            idleTimeout: TimeAmount(settings.streamIdleTimeout), ownConnection: request.method == .GET, logger: logger,
+            handler: handler)
         let requestTimeout = TimeAmount(settings.requestTimeout)
         if eventLoop.inEventLoop {
             task.start(requestTimeout: requestTimeout)
@@ -117,15 +130,19 @@ protocol UpstreamResponseHandler: AnyObject {
 }
 
 /// An upstream endpoint with what the hot path needs precomputed at load: origin, request target and
-/// `Host` value (`target`; nil when the URL is not absolute http(s), which fails requests, not the load).
+/// `Host` value (`target`; nil when the URL is not absolute http(s), which fails requests, not the load),
+/// and the redirects it may follow.
 struct ResolvedEndpoint: Sendable {
     var endpoint: UpstreamEndpoint
     let target: UpstreamTarget?
+    let redirects: RedirectPolicy
 
-    init?(_ endpoint: UpstreamEndpoint) {
+    /// `redirectOrigins`: the target's `redirectOrigins`, in `UpstreamTarget.origin` form.
+    init?(_ endpoint: UpstreamEndpoint, redirectOrigins: [String] = []) {
         guard URL(string: endpoint.url) != nil else { return nil }
         self.endpoint = endpoint
         self.target = UpstreamTarget(url: endpoint.url)
+        self.redirects = RedirectPolicy(origin: target?.origin ?? "", allowedOrigins: Set(redirectOrigins))
     }
 }
 

@@ -6,7 +6,8 @@ import NIOHTTP1
 /// response parts to the task in order, and reads from the socket only while the task keeps up: the
 /// channel runs with `autoRead` off and this handler calls `read()` only when no handler future is
 /// pending, so a slow client throttles the upstream through TCP. After a complete response that allows
-/// keep-alive it goes back to its loop's pool; otherwise it closes.
+/// keep-alive it goes back to its loop's pool; otherwise (and always for a standing stream's own
+/// connection) it closes.
 ///
 /// `@unchecked Sendable`: confined to its channel's event loop (the loop of its pool and of every task it
 /// serves).
@@ -16,6 +17,8 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// The pool origin this connection belongs to.
     let origin: String
+    /// False for a standing stream's own connection: closed after its one response, never reused.
+    let pooled: Bool
     private let pool: UpstreamLoopPool
     private var context: ChannelHandlerContext?
     private var task: UpstreamTask?
@@ -34,9 +37,10 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     /// When the connection went back to the idle list (for the pool's idle timeout).
     var idleSince = NIODeadline.now()
 
-    init(origin: String, pool: UpstreamLoopPool) {
+    init(origin: String, pool: UpstreamLoopPool, pooled: Bool) {
         self.origin = origin
         self.pool = pool
+        self.pooled = pooled
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -145,7 +149,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
             if let ready = task.responseBody(buffer) { pause(until: ready) }
         case .end:
             self.task = nil
-            if reusable && isOpen && backlog.isEmpty {
+            if pooled && reusable && isOpen && backlog.isEmpty {
                 pool.release(self)
             } else {
                 context?.close(promise: nil)

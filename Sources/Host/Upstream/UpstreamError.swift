@@ -9,8 +9,10 @@ enum UpstreamError: Error, CustomStringConvertible, Equatable {
     case remoteConnectionClosed
     /// The exchange cancelled the request (`UpstreamCall.cancel()`).
     case cancelled
-    /// The endpoint or a redirect's `Location` is not an absolute http(s) URL.
+    /// The endpoint is not an absolute http(s) URL.
     case invalidURL(String)
+    /// A 3xx answer the gateway does not follow (`RedirectPolicy`): the reason, with the location, for the log.
+    case redirectRefused(String)
     /// An `https` endpoint, but no TLS context could be built.
     case tlsUnavailable
     /// The client is shut down.
@@ -31,6 +33,7 @@ enum UpstreamError: Error, CustomStringConvertible, Equatable {
         case .remoteConnectionClosed: "remoteConnectionClosed"
         case .cancelled: "cancelled"
         case .invalidURL(let url): "invalidURL(\(url))"
+        case .redirectRefused(let reason): "redirectRefused(\(reason))"
         case .tlsUnavailable: "tlsUnavailable"
         case .shutdown: "shutdown"
         }

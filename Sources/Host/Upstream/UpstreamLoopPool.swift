@@ -2,10 +2,13 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Prometheus
 
 /// The upstream connections of one event loop: per origin, a list of idle keep-alive connections, how many
 /// are open, and the requests waiting for one when `maxConnectionsPerEndpoint` are busy. A request only
 /// ever runs on a connection of its exchange's own loop, so nothing here needs a lock or a thread hop.
+/// Standing streams (`UpstreamTask.ownConnection`) get a connection each, outside those counts and never
+/// pooled: however many clients hold streams, requests keep their connections.
 ///
 /// `@unchecked Sendable`: confined to `eventLoop`; the client reaches it through an immutable table.
 final class UpstreamLoopPool: @unchecked Sendable {
@@ -30,6 +33,8 @@ final class UpstreamLoopPool: @unchecked Sendable {
         var idleTimeout: TimeAmount
         var maxConnections: Int
         var tls: NIOSSLContext?
+        /// Counts requests that had to queue for a pooled connection.
+        var poolWaits: Counter?
     }
 
     init(eventLoop: any EventLoop, settings: Settings) {
@@ -42,6 +47,10 @@ final class UpstreamLoopPool: @unchecked Sendable {
     func acquire(for task: UpstreamTask, fresh: Bool) {
         guard !shutDown else {
             task.fail(UpstreamError.shutdown)
+            return
+        }
+        guard !task.ownConnection else {
+            connect(for: task, pool: nil)
             return
         }
         let origin = task.target.origin
@@ -57,6 +66,7 @@ final class UpstreamLoopPool: @unchecked Sendable {
         if pool.open < settings.maxConnections {
             connect(for: task, pool: pool)
         } else {
+            settings.poolWaits?.increment()
             pool.waiting.append(task)
         }
     }
@@ -64,7 +74,7 @@ final class UpstreamLoopPool: @unchecked Sendable {
     /// Takes back a connection after a complete keep-alive response: to the first waiting request, else
     /// to the idle list.
     func release(_ connection: UpstreamConnection) {
-        guard !shutDown, connection.isOpen else {
+        guard connection.pooled, !shutDown, connection.isOpen else {
             connection.close()
             return
         }
@@ -83,7 +93,9 @@ final class UpstreamLoopPool: @unchecked Sendable {
 
     /// A connection closed (by either side): it no longer counts, and a waiting request may open another.
     func connectionClosed(_ connection: UpstreamConnection) {
-        guard connections.removeValue(forKey: ObjectIdentifier(connection)) != nil, let pool = origins[connection.origin] else { return }
+        guard connections.removeValue(forKey: ObjectIdentifier(connection)) != nil, connection.pooled,
+            let pool = origins[connection.origin]
+        else { return }
         pool.open -= 1
         if let index = pool.idle.firstIndex(where: { $0 === connection }) { pool.idle.remove(at: index) }
         serveWaiting(pool)
@@ -115,7 +127,8 @@ final class UpstreamLoopPool: @unchecked Sendable {
         }
     }
 
-    private func connect(for task: UpstreamTask, pool: OriginPool) {
+    /// Opens a connection for `task`: one of `pool`'s, or, with no pool, one of its own (a standing stream).
+    private func connect(for task: UpstreamTask, pool: OriginPool?) {
         let target = task.target
         var sslContext: NIOSSLContext?
         if target.tls {
@@ -125,9 +138,10 @@ final class UpstreamLoopPool: @unchecked Sendable {
             }
             sslContext = context
         }
-        pool.open += 1
+        pool?.open += 1
         let serverName = (try? SocketAddress(ipAddress: target.host, port: 0)) == nil ? target.host : nil
         let origin = target.origin
+        let pooled = pool != nil
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(settings.connectTimeout)
             .channelOption(ChannelOptions.autoRead, value: false)
@@ -138,7 +152,7 @@ final class UpstreamLoopPool: @unchecked Sendable {
                         try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
                     }
                     try sync.addHTTPClientHandlers()
-                    try sync.addHandler(UpstreamConnection(origin: origin, pool: self))
+                    try sync.addHandler(UpstreamConnection(origin: origin, pool: self, pooled: pooled))
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
@@ -148,16 +162,16 @@ final class UpstreamLoopPool: @unchecked Sendable {
             switch result {
             case .success(let channel):
                 guard let connection = try? channel.pipeline.syncOperations.handler(type: UpstreamConnection.self) else {
-                    pool.open -= 1
+                    pool?.open -= 1
                     channel.close(promise: nil)
                     task.fail(UpstreamError.remoteConnectionClosed)
                     return
                 }
                 guard connection.isOpen else {
                     // Closed before we saw it connect: channelInactive found it unregistered.
-                    pool.open -= 1
+                    pool?.open -= 1
                     task.connectionFailed(UpstreamError.remoteConnectionClosed, retryable: false)
-                    serveWaiting(pool)
+                    if let pool { serveWaiting(pool) }
                     return
                 }
                 connections[ObjectIdentifier(connection)] = connection
@@ -170,9 +184,9 @@ final class UpstreamLoopPool: @unchecked Sendable {
                     task.attach(connection)
                 }
             case .failure(let error):
-                pool.open -= 1
+                pool?.open -= 1
                 task.connectionFailed(error, retryable: false)
-                serveWaiting(pool)
+                if let pool { serveWaiting(pool) }
             }
         }
     }

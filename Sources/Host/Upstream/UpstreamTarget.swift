@@ -22,6 +22,7 @@ struct UpstreamTarget: Sendable, Equatable {
             scheme == "http" || scheme == "https", var host = components.host, !host.isEmpty
         else { return nil }
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        host = host.lowercased()  // host names are case-insensitive: one origin, one spelling
         let tls = scheme == "https"
         let defaultPort = tls ? 443 : 80
         let port = components.port ?? defaultPort
@@ -42,6 +43,7 @@ struct UpstreamTarget: Sendable, Equatable {
     var url: String { origin + path }
 
     /// The target a `Location` header names, resolved against this one; nil when it is not http(s).
+    /// Whether it may be followed is `RedirectPolicy`'s decision.
     func resolving(location: String) -> UpstreamTarget? {
         guard let base = URL(string: url), let resolved = URL(string: location, relativeTo: base) else { return nil }
         return UpstreamTarget(url: resolved.absoluteString)

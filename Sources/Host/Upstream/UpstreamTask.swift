@@ -1,9 +1,11 @@
+import Logging
 import NIOCore
 import NIOHTTP1
 
 /// One upstream request from `execute` to its last callback: it owns the handler, the time-to-head
-/// deadline, the redirect count and the one retry a stale pooled connection earns, and it asks its loop's
-/// pool for a connection for each attempt.
+/// deadline, the redirects (`RedirectPolicy`) and the one retry a stale pooled connection earns, and it
+/// asks its loop's pool for a connection for each attempt. A standing stream (`ownConnection`, a GET) gets
+/// a connection of its own, outside the pool's per-endpoint limit, so streams never starve requests.
 ///
 /// `@unchecked Sendable`: confined to `eventLoop` (the exchange's, which is also the loop of every
 /// connection it runs on); only `cancel()` may be called from elsewhere, and it hops.
@@ -14,20 +16,24 @@ final class UpstreamTask: @unchecked Sendable {
     let method: HTTPMethod
     private(set) var headers: HTTPHeaders
     let body: ByteBuffer?
-    /// The longest silence on the response body (nil: none, for GET streams).
+    /// The longest silence on the response body (nil: none).
     let idleTimeout: TimeAmount?
+    /// A long-lived stream: it runs on a connection opened for it and closed after it, never pooled.
+    let ownConnection: Bool
+    private let redirectPolicy: RedirectPolicy
+    private let logger: Logger
     private var handler: (any UpstreamResponseHandler)?
     private var deadline: Scheduled<Void>?
     /// The connection the current attempt runs on.
     private var connection: UpstreamConnection?
     /// Set while a 307/308 body is drained before the request goes to `redirect`.
-    private var redirect: UpstreamTarget?
+    private var redirect: (target: UpstreamTarget, crossOrigin: Bool)?
     private var redirects = 0
     private var retried = false
 
     init(
         target: UpstreamTarget, request: UpstreamRequest, eventLoop: any EventLoop, pool: UpstreamLoopPool,
-        idleTimeout: TimeAmount?, handler: any UpstreamResponseHandler
+        idleTimeout: TimeAmount?, ownConnection: Bool, logger: Logger, handler: any UpstreamResponseHandler
     ) {
         self.eventLoop = eventLoop
         self.pool = pool
@@ -35,6 +41,9 @@ final class UpstreamTask: @unchecked Sendable {
         self.method = request.method
         self.body = request.body
         self.idleTimeout = idleTimeout
+        self.ownConnection = ownConnection
+        self.redirectPolicy = request.endpoint.redirects
+        self.logger = logger
         self.handler = handler
         self.headers = request.headers
         Self.addFraming(to: &headers, target: target, body: request.body, method: request.method)
@@ -62,14 +71,13 @@ final class UpstreamTask: @unchecked Sendable {
     // MARK: Response (called by the connection)
 
     func responseHead(_ head: HTTPResponseHead) -> EventLoopFuture<Void>? {
-        if (head.status == .temporaryRedirect || head.status == .permanentRedirect), redirects < 3,
-            let location = head.headers.first(name: "location")
-        {
-            guard let next = target.resolving(location: location) else {
-                fail(UpstreamError.invalidURL(location))
-                return nil
+        if (300..<400).contains(head.status.code) {
+            switch redirectPolicy.decide(status: head.status, location: head.headers.first(name: "location"), from: target, followed: redirects) {
+            case .follow(let next, let crossOrigin):
+                redirect = (next, crossOrigin)
+            case .refuse(let reason):
+                fail(UpstreamError.redirectRefused(reason))
             }
-            redirect = next
             return nil
         }
         deadline?.cancel()
@@ -87,7 +95,7 @@ final class UpstreamTask: @unchecked Sendable {
         connection = nil
         if let next = redirect {
             redirect = nil
-            follow(next)
+            follow(next.target, crossOrigin: next.crossOrigin)
             return
         }
         guard let handler else { return }
@@ -109,7 +117,8 @@ final class UpstreamTask: @unchecked Sendable {
         fail(error)
     }
 
-    /// Ends the request with `error` unless the handler already finished; closes its connection.
+    /// Ends the request with `error` unless the handler already finished; closes its connection. The error's
+    /// detail is logged here, the one place every failure passes: clients only learn its kind.
     func fail(_ error: any Error) {
         deadline?.cancel()
         deadline = nil
@@ -119,6 +128,15 @@ final class UpstreamTask: @unchecked Sendable {
         }
         guard let handler else { return }
         self.handler = nil
+        switch error as? UpstreamError {
+        case .cancelled?:
+            break  // the exchange's own decision, already accounted for
+        case .readTimeout? where ownConnection:
+            // An idle standing stream ending is routine: the client reconnects.
+            logger.debug("upstream stream idle, ended", metadata: ["url": "\(target.url)"])
+        default:
+            logger.warning("upstream request failed", metadata: ["method": "\(method)", "url": "\(target.url)", "error": "\(error)"])
+        }
         handler.upstreamFailed(error)
     }
 
@@ -133,10 +151,10 @@ final class UpstreamTask: @unchecked Sendable {
 
     // MARK: Redirects
 
-    private func follow(_ next: UpstreamTarget) {
+    private func follow(_ next: UpstreamTarget, crossOrigin: Bool) {
         guard !finished else { return }
         redirects += 1
-        if next.origin != target.origin { headers.remove(name: "authorization") }
+        if crossOrigin { headers = UpstreamHeaders.forOtherOrigin(headers) }
         target = next
         Self.addFraming(to: &headers, target: next, body: body, method: method)
         pool.acquire(for: self, fresh: false)
