@@ -827,7 +827,7 @@ class TunedGateway(Gateway):
         try:
             super().start(timeout)
         except pytest.fail.Exception:
-            refused = re.findall(r"(?im)^.*(?:unknown|not allowed|unexpected key|is not a key).*$", self.log_text())
+            refused = re.findall(r"(?im)^.*(?:expected one of the keys|unknown key|is not supported).*$", self.log_text())
             if refused:
                 pytest.fail(
                     f"gateway {self.name} refused its config, so this mcpgate lacks a setting the fix adds:\n"
