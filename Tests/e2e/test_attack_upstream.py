@@ -174,6 +174,41 @@ def test_thirty_standing_get_streams_leave_the_request_pool_to_requests(procs, g
             s.close()
 
 
+@pytest.mark.parametrize("keepalive", [False, True])
+def test_silent_get_stream_ends_after_stream_idle_timeout_and_keep_alives_count_as_activity(procs, good, hostile, keepalive):
+    """H4: `config.upstream.streamIdleTimeout` (1s here) applies to standing GET streams: an upstream GET
+    stream that stays silent is ended within 3 s (the unfixed gateway held it for as long as the upstream
+    did), while one that sends a keep-alive comment every 0.3 s is still open after 3 s."""
+    url = f"http://127.0.0.1:{hostile.port}/sse-get" + ("?keepalive" if keepalive else "")
+    gw = gateway(procs, good, evil_route(url), settings={"upstream": {"streamIdleTimeout": "1s"}})
+    with attack_guard(gw):
+        s = session(gw)
+        h = {**s.headers(), "Accept": "text/event-stream"}
+        h.pop("Content-Type", None)
+        ended: list[float] = []
+        t0 = time.monotonic()
+
+        def read_stream() -> None:
+            try:
+                with s.client.stream("GET", s.url, headers=h, timeout=httpx2.Timeout(8.0)) as r:
+                    assert r.status_code == 200, r.status_code
+                    for _ in r.iter_raw():
+                        pass
+            except (httpx2.HTTPError, AssertionError):
+                pass
+            ended.append(time.monotonic() - t0)
+
+        reader = threading.Thread(target=read_stream, daemon=True)
+        reader.start()
+        reader.join(3.0)
+        if keepalive:
+            assert not ended, f"a GET stream with a keep-alive comment every 0.3 s was ended after {ended[0]:.1f} s"
+        else:
+            assert ended, "a silent GET stream was still open 3 s after it went silent (streamIdleTimeout 1s)"
+        reader.join(8.0)
+        s.close()
+
+
 # ---------------------------------------------------------------------------------------------
 # M3: redirects
 
@@ -288,6 +323,18 @@ def test_tls_failure_error_names_no_library_or_build_path(procs, good):
         body = expect_error(r, 502, -32603)
         assert body["error"]["message"].startswith("Upstream 'tls' "), body
         assert_no_internals(body["error"], str(good.port))
+
+
+def test_timeout_error_names_no_internal_error(procs, good, hostile):
+    """M4, report cases 337 and 350: an upstream slower than requestTimeout (1s) gets 504 -32603 "Upstream
+    'evil' did not answer in time", without the internal error it came from (`deadlineExceeded`)."""
+    gw = gateway(procs, good, evil_route(hostile.url), request_timeout="1s")
+    with attack_guard(gw):
+        s = session(gw)
+        body = expect_error(call(gw, s, "sleep", {"seconds": 3}), 504, -32603)
+        message = body["error"]["message"]
+        assert message.startswith("Upstream 'evil' did not answer in time") and "deadline" not in message.lower(), body
+        s.close()
 
 
 def test_upstream_4xx_text_body_is_not_reflected(procs, good, hostile):

@@ -17,6 +17,11 @@ lowercased headers and the first 4 KiB of the body). A `tools/call` misbehaves a
   text_4xx        HTTP 400 text/plain with internal details (a traceback, a password, an address)
   redirect        `status` (default 307) with `Location: <location>`, but only on /mcp: any other path
                   answers like `ok`, so a redirect to this server's /elsewhere lands
+  sleep           answers `ok` after `seconds` (at most 10)
+
+A GET on a path containing `sse-get` opens a standing SSE stream (200 text/event-stream) that stays silent,
+or, when the path also contains `keepalive`, sends a `: keep-alive` comment every 0.3 s; either way it ends
+after 4 s, or as soon as the reader goes away.
 
 Only listens on 127.0.0.1. Bounded: no answer takes more than 10 s.
 """
@@ -111,6 +116,9 @@ async def tool_call(w: asyncio.StreamWriter, path: str, headers: dict[str, str],
             w.write(chunk)
             await asyncio.wait_for(w.drain(), max(0.01, end - time.monotonic()))
         return False
+    elif name == "sleep":
+        await asyncio.sleep(min(float(args.get("seconds", 1)), 10.0))
+        w.write(response("200 OK", result(mid, "slept")))
     elif name == "wrong_id":
         w.write(response("200 OK", result("zzz", "not yours")))
     elif name == "null_id_error":
@@ -121,6 +129,25 @@ async def tool_call(w: asyncio.StreamWriter, path: str, headers: dict[str, str],
     else:
         w.write(response("200 OK", result(mid, f"ok {path}")))
     return True
+
+
+async def standing_stream(r: asyncio.StreamReader, w: asyncio.StreamWriter, keepalive: bool) -> None:
+    """A GET stream: silent, or a keep-alive comment every 0.3 s; 4 s at most."""
+    w.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+    await w.drain()
+    end = time.monotonic() + 4
+    comment = b": keep-alive\n\n"
+    while time.monotonic() < end:
+        if keepalive:
+            w.write(b"%x\r\n%s\r\n" % (len(comment), comment))
+            await w.drain()
+        try:
+            if not await asyncio.wait_for(r.read(1), 0.3):
+                return  # the gateway let go of the stream
+        except asyncio.TimeoutError:
+            pass
+    w.write(b"0\r\n\r\n")
+    await w.drain()
 
 
 async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
@@ -136,6 +163,9 @@ async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
                 continue
             RECEIVED.append({"method": method, "path": path, "headers": headers, "body": body[:4096].decode("utf-8", "replace")})
             keep = True
+            if method == "GET" and "sse-get" in path:
+                await standing_stream(r, w, "keepalive" in path)
+                return
             if method == "GET":
                 w.write(response("405 Method Not Allowed", b"", "text/plain", "Allow: POST, DELETE\r\n"))
             elif method == "DELETE":

@@ -16,8 +16,8 @@ import PluginAPI
 /// same event loop, with no thread and no network.
 ///
 /// `@SID@` in the input is replaced by a session id sealed for the route, so inputs get past the session
-/// check. After the bytes, the loop's clock jumps 10 minutes so that every deadline (idle, head, body,
-/// upstream) fires. Oracles: Swift's traps and NIO's preconditions (a write after a response ended, a second
+/// check. After the bytes, the loop's clock jumps 30 seconds so that every deadline (idle 20 s, head and
+/// body 10 s, upstream) fires. Oracles: Swift's traps and NIO's preconditions (a write after a response ended, a second
 /// response head) and, when built with `-sanitize=address`, memory errors.
 nonisolated(unsafe) private let fixture = RequestEntryFixture()
 
@@ -33,7 +33,12 @@ final class RequestEntryFixture {
     static let unreachable = "fuzz://unreachable.invalid/mcp"
     static let config = """
         config:
-          limits: { maxRequestBodyBytes: 65536, maxHeaderBytes: 16384 }
+          limits:
+            maxRequestBodyBytes: 65536
+            maxHeaderBytes: 16384
+            clientIdleTimeout: 20s
+            requestHeaderTimeout: 10s
+            requestBodyTimeout: 10s
         binds:
         - port: 8080
           address: 127.0.0.1
@@ -89,7 +94,7 @@ final class RequestEntryFixture {
         Self.substituteSessionID(input, sessionID: sessionID, into: &bytes)
         _ = try? channel.writeInbound(bytes)  // a decoding error is answered (400) and closes the channel
         loop.run()
-        loop.advanceTime(by: .minutes(10))
+        loop.advanceTime(by: .seconds(30))
         while (try? channel.readOutbound(as: IOData.self)) != nil {}
         _ = try? channel.finish(acceptAlreadyClosed: true)
         try? loop.syncShutdownGracefully()
