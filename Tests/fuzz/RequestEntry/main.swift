@@ -16,8 +16,9 @@ import PluginAPI
 /// same event loop, with no thread and no network.
 ///
 /// `@SID@` in the input is replaced by a session id sealed for the route, so inputs get past the session
-/// check. After the bytes, the loop's clock jumps 30 seconds so that every deadline (idle 20 s, head and
-/// body 10 s, upstream) fires. Oracles: Swift's traps and NIO's preconditions (a write after a response ended, a second
+/// check. After the bytes, the loop's clock jumps 30 seconds so that every timer scheduled on the loop fires
+/// (idle 20 s, head and body 10 s, upstream). A deadline compared with the wall clock (`NIODeadline.now()`,
+/// as `MCPExchangeHandler` does today) does not expire here; reading `context.eventLoop.now` would let it. Oracles: Swift's traps and NIO's preconditions (a write after a response ended, a second
 /// response head) and, when built with `-sanitize=address`, memory errors.
 nonisolated(unsafe) private let fixture = RequestEntryFixture()
 
@@ -25,6 +26,25 @@ nonisolated(unsafe) private let fixture = RequestEntryFixture()
 public func fuzzRequestEntry(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     fixture.run(UnsafeRawBufferPointer(start: start, count: count))
     return 0
+}
+
+// SwiftPM links an executable target's entry point as `<module>_main` (and aliases `main` to it), so the
+// target provides that symbol and hands control to libFuzzer's driver.
+@_silgen_name("LLVMFuzzerRunDriver")
+private func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+@_cdecl("FuzzRequestEntry_main")
+public func fuzzRequestEntryMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return runFuzzerDriver(&argc, &argv) { data, count in
+        guard let data else { return 0 }
+        return fuzzRequestEntry(UnsafeRawPointer(data), count)
+    }
 }
 
 /// The runtime and services every input runs against, built once.
@@ -52,6 +72,9 @@ final class RequestEntryFixture {
                   - name: t
                     mcp: { host: "http://127.0.0.1:9/mcp" }
         """
+
+    /// `FUZZ_PRINT=1`: print what the gateway answered (when replaying one input).
+    static let printAnswers = ProcessInfo.processInfo.environment["FUZZ_PRINT"] == "1"
 
     let runtimeBox: RuntimeBox
     let services: GatewayServices
@@ -95,7 +118,9 @@ final class RequestEntryFixture {
         _ = try? channel.writeInbound(bytes)  // a decoding error is answered (400) and closes the channel
         loop.run()
         loop.advanceTime(by: .seconds(30))
-        while (try? channel.readOutbound(as: IOData.self)) != nil {}
+        while let part = try? channel.readOutbound(as: IOData.self) {
+            if Self.printAnswers, case .byteBuffer(let buffer) = part { print(String(buffer: buffer), terminator: "") }
+        }
         _ = try? channel.finish(acceptAlreadyClosed: true)
         try? loop.syncShutdownGracefully()
     }

@@ -11,7 +11,7 @@ import NIOCore
 ///   the same events: framing may not depend on where the chunks were cut (the framer resumes scanning where
 ///   it stopped; this is the oracle for that).
 ///
-/// `maxEventBytes` is 4096, so the too-large path is reached by small inputs.
+/// `maxEventBytes` is 1024, so the too-large path is reached by small inputs.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzUpstreamAnswer(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let input = UnsafeRawBufferPointer(start: start, count: count)
@@ -26,6 +26,25 @@ public func fuzzUpstreamAnswer(_ start: UnsafeRawPointer, _ count: Int) -> CInt 
     return 0
 }
 
+// SwiftPM links an executable target's entry point as `<module>_main` (and aliases `main` to it), so the
+// target provides that symbol and hands control to libFuzzer's driver.
+@_silgen_name("LLVMFuzzerRunDriver")
+private func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+@_cdecl("FuzzUpstreamAnswer_main")
+public func fuzzUpstreamAnswerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return runFuzzerDriver(&argc, &argv) { data, count in
+        guard let data else { return 0 }
+        return fuzzUpstreamAnswer(UnsafeRawPointer(data), count)
+    }
+}
+
 /// One framed event, comparable.
 private struct FramedEvent: Equatable {
     var raw: [UInt8]
@@ -37,7 +56,7 @@ private struct FramedEvent: Equatable {
 
 /// The events `body` frames into when fed in chunks of `chunkSize`; nil when the framer refused it.
 private func frame(_ body: UnsafeRawBufferPointer, chunkSize: Int) -> [FramedEvent]? {
-    var framer = SSEFramer(maxEventBytes: 4096)
+    var framer = SSEFramer(maxEventBytes: 1024)
     var events: [FramedEvent] = []
     var offset = 0
     while offset < body.count {
