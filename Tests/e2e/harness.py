@@ -823,6 +823,10 @@ class TunedGateway(Gateway):
             argv = [sys.executable, "-c", setter, *argv]
         super()._spawn(argv, {**(env if env is not None else os.environ), **self.extra_env})
 
+    def stop(self, grace: float = 2.0) -> None:
+        """SIGTERM, then SIGKILL after 2 s: an attack case may leave connections that a drain would wait for."""
+        super().stop(grace)
+
     def start(self, timeout: float = 30.0) -> TunedGateway:
         try:
             super().start(timeout)

@@ -104,7 +104,9 @@ def test_host_that_only_starts_like_a_loopback_address_is_421(gw, host):
         assert reply.header("mcp-session-id") is None
 
 
-@pytest.mark.parametrize("host", ["localhost", "LOCALHOST:{port}", "127.0.0.2", "127.255.255.254:{port}", "[::1]:{port}", "app.localhost"])
+@pytest.mark.parametrize(
+    "host", ["localhost", "LOCALHOST:{port}", "127.0.0.2", "127.255.255.254:{port}", "[::1]:{port}", "app.localhost"]
+)
 def test_loopback_hosts_are_still_served(gw, host):
     """H1 guard, report cases 83, 87, 88, 128 (ok): `localhost`, `*.localhost`, `[::1]` and four-octet 127/8
     literals are loopback names and keep working."""
@@ -240,9 +242,9 @@ def test_request_refused_from_its_head_closes_the_connection_after_the_answer(gw
         socks = [socket.create_connection(("127.0.0.1", gw.port)) for _ in cases]
         try:
             t0 = time.monotonic()
-            for s, (_, payload, _) in zip(socks, cases):
+            for s, (_, payload, _) in zip(socks, cases, strict=True):
                 s.sendall(payload)
-            for s, (case, _, status) in zip(socks, cases):
+            for s, (case, _, status) in zip(socks, cases, strict=True):
                 ex = read_until_closed(s, wait=max(0.1, t0 + 8 - time.monotonic()), t0=t0)
                 assert ex.first.status == status, f"{case}: {ex.first.status} {ex.first.body[:200]!r}"
                 assert ex.closed, f"{case}: after the {status} the connection stayed open 8 s, discarding a body that never ends"
@@ -403,8 +405,8 @@ def test_pipelining_client_that_never_reads_stops_being_read(gw):
         s.close()
         sender.join(5)
         state = (
-            f"client sent {progress['sent'] >> 20} MiB in {time.monotonic() - t0:.1f} s; gateway RSS +{(peak - start) >> 10} MiB, "
-            f"{busy:.0%} of a core after the client stalled"
+            f"client sent {progress['sent'] >> 20} MiB in {time.monotonic() - t0:.1f} s; "
+            f"gateway RSS +{(peak - start) >> 10} MiB, {busy:.0%} of a core after the client stalled"
         )
         assert stalled, f"the gateway kept reading from a client that reads nothing ({state})"
         assert busy < 0.3 and peak - start < 64 << 10, f"the gateway kept working for a client that reads nothing ({state})"
@@ -584,7 +586,9 @@ def test_request_id_outside_int64_is_an_invalid_request_naming_the_id(gw, sessio
         assert '"id"' in message or "9223372036854775808" in message, err
 
 
-@pytest.mark.parametrize("ctype, status", [("application/jsonx", 415), ("application/json-seq", 415), ("application/json; charset=utf-8", 200)])
+@pytest.mark.parametrize(
+    "ctype, status", [("application/jsonx", 415), ("application/json-seq", 415), ("application/json; charset=utf-8", 200)]
+)
 def test_content_type_is_compared_as_a_media_type(gw, session, ctype, status):
     """L9, report case 112: `application/jsonx` is not `application/json` (415 -32600); parameters after
     the media type are allowed."""

@@ -133,7 +133,9 @@ def test_thirty_standing_get_streams_leave_the_request_pool_to_requests(procs, g
     """H4, report case 372: with maxConnectionsPerEndpoint 10, 30 clients hold their standing GET streams
     (as every SDK client does). The streams do not take pool connections: all 30 are open (200), and
     tools/call still answers 200 within 2 s (it got 504 after requestTimeout 5s)."""
-    gw = tuned_gateway(procs, {"alpha": [good.url]}, request_timeout="5s", settings={"upstream": {"maxConnectionsPerEndpoint": 10}})
+    gw = tuned_gateway(
+        procs, {"alpha": [good.url]}, request_timeout="5s", settings={"upstream": {"maxConnectionsPerEndpoint": 10}}
+    )
     caller = RawSession(gw.url).initialize()
     sessions = [RawSession(gw.url).initialize() for _ in range(30)]
     streams: list[Any] = []
@@ -164,7 +166,9 @@ def test_thirty_standing_get_streams_leave_the_request_pool_to_requests(procs, g
                 t0 = time.monotonic()
                 r, res = caller.call_tool("add", {"a": 1, "b": 2})
                 took = time.monotonic() - t0
-                assert r.status_code == 200 and took < 2, f"tools/call with 30 GET streams open: HTTP {r.status_code} in {took:.1f} s"
+                assert r.status_code == 200 and took < 2, (
+                    f"tools/call with 30 GET streams open: HTTP {r.status_code} in {took:.1f} s"
+                )
             for r in streams:
                 r.close()
     finally:
@@ -288,7 +292,11 @@ def test_redirect_to_a_listed_origin_carries_no_client_headers_or_upstream_sessi
 
 def assert_no_internals(err: dict[str, Any], *secrets: str) -> None:
     text = json.dumps(err)
-    found = [x for x in ("127.0.0.1", "localhost", "errno", "SingleConnectionFailure", "BoringSSL", ".build", "checkouts", *secrets) if x in text]
+    found = [
+        x
+        for x in ("127.0.0.1", "localhost", "errno", "SingleConnectionFailure", "BoringSSL", ".build", "checkouts", *secrets)
+        if x in text
+    ]
     assert not found, f"the client's error names {found}: {text[:600]}"
 
 
@@ -300,7 +308,12 @@ def test_unreachable_upstream_error_names_no_address(procs, good):
     with attack_guard(gw):
         r = httpx2.post(
             f"http://127.0.0.1:{gw.port}/down",
-            json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}},
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}},
+            },
             headers={"Accept": ACCEPT_BOTH},
             timeout=10,
         )
@@ -316,7 +329,12 @@ def test_tls_failure_error_names_no_library_or_build_path(procs, good):
     with attack_guard(gw):
         r = httpx2.post(
             f"http://127.0.0.1:{gw.port}/tls",
-            json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}},
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}},
+            },
             headers={"Accept": ACCEPT_BOTH},
             timeout=10,
         )

@@ -37,7 +37,7 @@ from typing import Any
 SESSION = "hostile-upstream-session"
 RECEIVED: list[dict[str, Any]] = []
 SECRET_TEXT = (
-    "Traceback (most recent call last):\n  File \"/srv/app/db.py\", line 12, in connect\n"
+    'Traceback (most recent call last):\n  File "/srv/app/db.py", line 12, in connect\n'
     "ConnectionError: DB_PASSWORD=hunter2 at 10.1.2.3:5432\n"
 )
 
@@ -173,7 +173,11 @@ async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
             else:
                 msg = json.loads(body or b"{}")
                 if msg.get("method") == "initialize":
-                    info = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "hostile", "version": "1"}}
+                    info = {
+                        "protocolVersion": "2025-11-25",
+                        "capabilities": {"tools": {}},
+                        "serverInfo": {"name": "hostile", "version": "1"},
+                    }
                     out = json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": info}).encode()
                     w.write(response("200 OK", out, extra=f"Mcp-Session-Id: {SESSION}\r\n"))
                 elif "id" not in msg:
