@@ -152,3 +152,28 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer targets (Tests/fuzz/README.md), built and run by `scripts/fuzz` in their own scratch path
+// with `-sanitize=fuzzer`. Only declared when MCPGATE_FUZZ=1, so that ordinary builds never see them.
+if Context.environment["MCPGATE_FUZZ"] == "1" {
+    package.targets += [
+        .executableTarget(
+            name: "FuzzRequestEntry",
+            dependencies: [
+                "MCPGate", "PluginAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/fuzz/RequestEntry",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FuzzUpstreamAnswer",
+            dependencies: ["MCPGate", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/fuzz/UpstreamAnswer",
+            swiftSettings: swiftSettings
+        ),
+    ]
+}

@@ -761,3 +761,332 @@ def tmpdir(prefix: str) -> Path:
 
 def tails(procs: Iterable[ManagedProcess]) -> str:
     return "\n".join(f"--- {p.kind} {p.name} ({p.log_path}) ---\n{p.log_text(4000)}" for p in procs)
+
+
+# --------------------------------------------------------------------------------------------
+# the attack suite (test_attack_*.py): tuned gateways, a canary client, RSS, raw HTTP exchanges
+
+# The canary connects from this address. Every attacker in the suite connects from 127.0.0.1, so caps per
+# client address (config.limits.maxConnectionsPerClient) apply to the attacker and not to the canary.
+CANARY_ADDRESS = "127.0.0.2"
+HOSTILE_SCRIPT = E2E_DIR / "servers" / "hostile_mcp.py"
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `extra` merged in, dicts recursively (a new dict; the inputs are not changed)."""
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+class TunedGateway(Gateway):
+    """A `Gateway` whose generated config gets `settings` merged into `config:` and `route` into its route,
+    with `routes_before` matched ahead of it; optionally run under RLIMIT_NOFILE `nofile` (soft and hard, set
+    in the child before it execs the gateway) and with `env` added to its environment."""
+
+    def __init__(
+        self,
+        name: str,
+        logdir: Path,
+        targets: Targets,
+        *,
+        settings: dict[str, Any] | None = None,
+        route: dict[str, Any] | None = None,
+        routes_before: list[dict[str, Any]] | None = None,
+        nofile: int | None = None,
+        env: dict[str, str] | None = None,
+        **kw: Any,
+    ):
+        super().__init__(name, logdir, targets, **kw)
+        self.nofile = nofile
+        self.extra_env = dict(env or {})
+        self.config["config"] = deep_merge(self.config["config"], settings or {})
+        routes = self.config["binds"][0]["listeners"][0]["routes"]
+        routes[0] = deep_merge(routes[0], route or {})
+        routes[:0] = list(routes_before or [])
+        self.config_path.write_text(to_yaml(self.config) + "\n")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.admin_port}"
+
+    def _spawn(self, argv: list[str], env: dict[str, str] | None = None) -> None:
+        if self.nofile:
+            limit = (self.nofile, self.nofile)
+            setter = f"import os, resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, {limit}); os.execv(sys.argv[1], sys.argv[1:])"
+            argv = [sys.executable, "-c", setter, *argv]
+        super()._spawn(argv, {**(env if env is not None else os.environ), **self.extra_env})
+
+    def stop(self, grace: float = 2.0) -> None:
+        """SIGTERM, then SIGKILL after 2 s: an attack case may leave connections that a drain would wait for."""
+        super().stop(grace)
+
+    def start(self, timeout: float = 30.0) -> TunedGateway:
+        try:
+            super().start(timeout)
+        except pytest.fail.Exception:
+            refused = re.findall(r"(?im)^.*(?:expected one of the keys|unknown key|is not supported).*$", self.log_text())
+            if refused:
+                pytest.fail(
+                    f"gateway {self.name} refused its config, so this mcpgate lacks a setting the fix adds:\n"
+                    + "\n".join(refused[:3]),
+                    pytrace=False,
+                )
+            raise
+        return self
+
+
+def tuned_gateway(procs: Any, targets: Targets, **kw: Any) -> TunedGateway:
+    """Starts a `TunedGateway` that `procs` (the conftest fixture) stops after the test."""
+    require_gateway()
+    g = TunedGateway(kw.pop("name", None) or procs._name("gw"), procs.logdir, targets, **kw)
+    procs.started.append(g)
+    return g.start()
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of a process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Canary:
+    """A well-behaved client: `tools/call add` every `interval` s on its own session, each call on a fresh
+    connection from CANARY_ADDRESS (so it lands on every event loop in turn and needs the accept path).
+    Records each call's latency and every failure (non-200, an error result, an exception)."""
+
+    def __init__(self, url: str, interval: float = 0.2, timeout: float = 5.0):
+        import threading
+
+        self.url = url
+        self.interval = interval
+        self.latencies: list[float] = []
+        self.failures: list[str] = []
+        transport = httpx2.HTTPTransport(
+            local_address=CANARY_ADDRESS, limits=httpx2.Limits(max_keepalive_connections=0)
+        )
+        self.session = RawSession(url, client=httpx2.Client(transport=transport, timeout=httpx2.Timeout(timeout)))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="canary", daemon=True)
+
+    def start(self) -> Canary:
+        self.session.initialize()
+        self._call()  # one served call before the case starts
+        assert not self.failures, f"the canary was not served before the case: {self.failures}"
+        self._thread.start()
+        return self
+
+    def _call(self) -> None:
+        t0 = time.monotonic()
+        try:
+            r, res = self.session.call_tool("add", {"a": 20, "b": 22})
+            if r.status_code != 200 or res.get("result", {}).get("structuredContent") != {"result": 42}:
+                self.failures.append(f"HTTP {r.status_code}: {r.text[:200]}")
+        except Exception as e:  # noqa: BLE001 - every failure counts, whatever its kind
+            self.failures.append(repr(e)[:200])
+        self.latencies.append(time.monotonic() - t0)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._call()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+        self._call()  # and one after the case
+        self.session.close()
+
+    def assert_served(self, max_latency: float) -> None:
+        worst = max(self.latencies, default=0.0)
+        assert not self.failures, (
+            f"the concurrent client was not served: {len(self.failures)} of {len(self.latencies)} calls failed, "
+            f"e.g. {self.failures[:3]}"
+        )
+        assert worst < max_latency, (
+            f"the concurrent client waited up to {worst:.2f} s (bound {max_latency} s) over {len(self.latencies)} calls"
+        )
+
+
+# RSS may stay this far above its start after a case. glibc keeps freed memory in per-thread arenas and
+# the gateway runs one event loop per core, so a few MiB per loop never come back; a debug build also keeps
+# larger buffers. The defects this guards against grew RSS by hundreds of MiB, so 64 MiB still tells them apart.
+RSS_MARGIN_KIB = 64 * 1024
+
+
+@contextlib.contextmanager
+def attack_guard(
+    gw: TunedGateway, canary_url: str | None = None, *, max_latency: float = 2.0, rss_margin_kib: int = RSS_MARGIN_KIB
+) -> Iterable[Canary]:
+    """Runs a case with a canary on `canary_url` (default the gateway's /mcp) throughout. After the case
+    (when the body passed): the gateway is alive, the canary was served within `max_latency` every time,
+    and RSS came back within `rss_margin_kib` of where it was before the case."""
+    canary = Canary(canary_url or gw.url).start()
+    before = rss_kib(gw.pid)
+    try:
+        yield canary
+    finally:
+        if gw.alive:
+            canary.stop()
+    assert gw.alive, f"the gateway died during the case (exit {gw.returncode}):\n{gw.log_text(3000)}"
+    canary.assert_served(max_latency)
+    bound = before + rss_margin_kib
+    wait_until(lambda: rss_kib(gw.pid) <= bound, timeout=5.0, step=0.25)
+    after = rss_kib(gw.pid)
+    assert after <= bound, f"RSS {before // 1024} MiB before the case, {after // 1024} MiB after (bound +{rss_margin_kib // 1024} MiB)"
+
+
+@dataclass
+class HTTPReply:
+    """One HTTP response as read from a raw socket."""
+
+    version: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def parse_http_replies(data: bytes) -> list[HTTPReply]:
+    """Every complete response in `data`, in order: bodies framed by Content-Length, chunked encoding, or
+    (when neither is given) the end of the data. Informational (1xx) responses are included."""
+    out: list[HTTPReply] = []
+    while data:
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            break
+        lines = data[:end].decode("latin-1").split("\r\n")
+        version, status = lines[0].split(" ", 2)[:2]
+        headers = [(k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in lines[1:])]
+        reply = HTTPReply(version, int(status), headers, b"")
+        rest = data[end + 4 :]
+        if reply.status < 200 or reply.status in (204, 304):
+            body, data = b"", rest
+        elif reply.header("content-length") is not None:
+            n = int(reply.header("content-length") or 0)
+            body, data = rest[:n], rest[n:]
+        elif "chunked" in (reply.header("transfer-encoding") or "").lower():
+            body, data = b"", rest
+            while True:
+                line_end = data.find(b"\r\n")
+                if line_end < 0:
+                    break
+                size = int(data[:line_end].split(b";")[0], 16)
+                if size == 0:
+                    data = data[line_end + 2 :].split(b"\r\n\r\n", 1)[-1] if b"\r\n\r\n" in data[line_end:] else b""
+                    break
+                body += data[line_end + 2 : line_end + 2 + size]
+                data = data[line_end + 2 + size + 2 :]
+        else:
+            body, data = rest, b""
+        reply.body = body
+        out.append(reply)
+    return out
+
+
+@dataclass
+class RawExchange:
+    """What a raw socket got back: the bytes, whether the server closed, and when (seconds after sending)."""
+
+    data: bytes
+    closed: bool
+    closed_after: float | None
+
+    @property
+    def replies(self) -> list[HTTPReply]:
+        return parse_http_replies(self.data)
+
+    @property
+    def first(self) -> HTTPReply:
+        replies = self.replies
+        assert replies, f"no HTTP response (closed={self.closed}): {self.data[:300]!r}"
+        return replies[0]
+
+
+def read_until_closed(sock: socket.socket, wait: float, t0: float | None = None) -> RawExchange:
+    """Reads until the server closes or `wait` seconds pass."""
+    t0 = time.monotonic() if t0 is None else t0
+    data = b""
+    deadline = time.monotonic() + wait
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return RawExchange(data, False, None)
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            return RawExchange(data, False, None)
+        except ConnectionResetError:
+            return RawExchange(data, True, time.monotonic() - t0)
+        if not chunk:
+            return RawExchange(data, True, time.monotonic() - t0)
+        data += chunk
+
+
+def raw_http(port: int, payload: bytes, wait: float = 2.0) -> RawExchange:
+    """Sends `payload` on a new connection to 127.0.0.1:`port` and reads until closed or `wait` passes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        t0 = time.monotonic()
+        s.sendall(payload)
+        return read_until_closed(s, wait, t0)
+
+
+def raw_post(path: str, body: bytes, headers: dict[str, str] | list[tuple[str, str]], version: str = "HTTP/1.1") -> bytes:
+    """The bytes of a POST with `body` (Content-Length added unless a length or Transfer-Encoding is given)."""
+    items = list(headers.items()) if isinstance(headers, dict) else list(headers)
+    names = {k.lower() for k, _ in items}
+    if "content-length" not in names and "transfer-encoding" not in names:
+        items.append(("Content-Length", str(len(body))))
+    head = f"POST {path} {version}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in items) + "\r\n"
+    return head.encode("latin-1") + body
+
+
+class HostileUpstream(ManagedProcess):
+    """servers/hostile_mcp.py on 127.0.0.1:<port>: an MCP upstream whose tools misbehave on purpose."""
+
+    kind = "hostile-upstream"
+
+    def __init__(self, name: str, logdir: Path):
+        super().__init__(name, logdir)
+        self.port = free_port()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+    def start(self) -> HostileUpstream:
+        self._spawn([sys.executable, str(HOSTILE_SCRIPT), "--port", str(self.port)], dict(os.environ, PYTHONUNBUFFERED="1"))
+        if not wait_until(lambda: port_accepts(self.port) or not self.alive, 15):
+            raise RuntimeError(f"hostile upstream did not listen:\n{self.log_text()}")
+        assert self.alive, self.log_text()
+        return self
+
+    def received(self) -> list[dict[str, Any]]:
+        """The requests it received so far: method, path and lowercased headers of each."""
+        with httpx2.Client(timeout=5) as hc:
+            return hc.get(f"http://127.0.0.1:{self.port}/_received").json()
+
+
+def hostile_upstream(procs: Any, name: str | None = None) -> HostileUpstream:
+    u = HostileUpstream(name or procs._name("hostile"), procs.logdir)
+    procs.started.append(u)
+    return u.start()
