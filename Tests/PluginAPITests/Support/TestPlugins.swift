@@ -29,12 +29,19 @@ enum TestPlugins {
     }()
 
     private static let built = Mutex<[String: String]>([:])
+    /// Held for a whole compile: two tests asking for the same library at once must not both run cc on one output
+    /// file (the second cc truncates it while the first test dlopens it).
+    private static let compiling = Mutex<Void>(())
 
     /// A scratch file path for a test.
     static func scratchPath(_ name: String) -> String { scratch + "/" + name }
 
     /// Compiles `source` (relative to the repo) into a shared object with `flags` and returns its path.
     static func compile(_ name: String, source: String, flags: [String]) throws -> String {
+        try compiling.withLock { _ in try compileUnlocked(name, source: source, flags: flags) }
+    }
+
+    private static func compileUnlocked(_ name: String, source: String, flags: [String]) throws -> String {
         let key = name
         if let path = built.withLock({ $0[key] }) { return path }
         let output = scratch + "/lib\(name).so"
