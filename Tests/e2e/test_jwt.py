@@ -29,7 +29,7 @@ from harness import MODERN_VERSION, RawSession, base_headers, encode_body, moder
 sys.path.insert(0, str(harness.REPO_ROOT / "Plugins" / "jwt" / "tests"))
 import mint_tokens as mt  # noqa: E402
 
-LEEWAY = 300  # generous, so "within the leeway" cases stay valid however long the module runs
+LEEWAY = 3600  # tokens are minted at import (collection), possibly minutes before this module runs: "within the leeway" cases (exp = now - leeway/3) stay valid for 40 min
 KEYS = mt.make_keys()
 _NOW = int(time.time())
 CORE = mt.core_cases(KEYS, _NOW, leeway=LEEWAY)
