@@ -226,47 +226,6 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// What the head alone already refuses, before any exchange: requests no MCP server can serve.
-    private static func refusal(of head: HTTPRequestHead, limits: Limits) -> GatewayError? {
-        var headerBytes = head.uri.utf8.count
-        for (name, value) in head.headers { headerBytes += name.utf8.count + value.utf8.count + 4 }
-        if headerBytes > limits.maxHeaderBytes {
-            return GatewayError(.init(statusCode: 431), code: -32600, "Request headers exceed \(limits.maxHeaderBytes) bytes")
-        }
-        if head.method == .CONNECT {
-            return GatewayError(.methodNotAllowed, code: -32600, "Method Not Allowed", headers: [("allow", "GET, POST, DELETE")])
-        }
-        let hosts = head.headers["host"]
-        if hosts.count > 1 {
-            return GatewayError(.badRequest, code: -32600, "Bad Request: more than one Host header")
-        }
-        if hosts.isEmpty && head.version.minor >= 1 {
-            return GatewayError(.badRequest, code: -32600, "Bad Request: HTTP/1.1 requires a Host header")
-        }
-        let codings = head.headers["transfer-encoding"].flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces().lowercased() }
-        if !codings.isEmpty && codings != ["chunked"] {
-            return GatewayError(.notImplemented, code: -32600, "Not Implemented: Transfer-Encoding other than chunked")
-        }
-        return nil
-    }
-
-    /// The path of an absolute-form request target (`http://host:port/mcp?x` -> `/mcp?x`, RFC 9112 §3.2.2), or
-    /// nil when the target is already in origin form.
-    static func originFormPath(of uri: String) -> String? {
-        guard uri.first != "/" else { return nil }
-        let rest: Substring
-        if uri.lowercased().hasPrefix("http://") {
-            rest = uri.dropFirst(7)
-        } else if uri.lowercased().hasPrefix("https://") {
-            rest = uri.dropFirst(8)
-        } else {
-            return nil
-        }
-        guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
-        let path = String(rest[slash...])
-        return path.hasPrefix("/") ? path : "/" + path
-    }
-
     private static func bodyTooLarge(_ limits: Limits) -> GatewayError {
         GatewayError(.payloadTooLarge, code: -32600, "Request body exceeds \(limits.maxRequestBodyBytes) bytes")
     }
@@ -418,59 +377,4 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
         }
     }
-}
-
-/// What an exchange may do to answer its client. Every method must be called on the connection's event
-/// loop; each exchange answers exactly once (`respond`, or `startStream` … `endStream`); calls past that
-/// are ignored (`ClientResponse`).
-protocol ExchangeResponder: AnyObject {
-    var isConnected: Bool { get }
-    var allocator: ByteBufferAllocator { get }
-    func respond(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?)
-    func respond(_ error: GatewayError, idJSON: String)
-    func startStream(status: HTTPResponseStatus, headers: HTTPHeaders)
-    /// Writes and flushes one part; the future completes when it reached the socket (nil: client gone).
-    func writeStream(_ buffer: ByteBuffer) -> EventLoopFuture<Void>?
-    func endStream()
-}
-
-/// One client HTTP request, read whole within the limits.
-struct ExchangeRequest {
-    var head: HTTPRequestHead
-    var body: ByteBuffer
-    var bindPort: Int
-    var remoteAddress: SocketAddress?
-}
-
-/// When a client connection must have moved on, checked on a coarse tick (`tick(for:)`): setting a deadline per
-/// request costs a clock read, not a timer.
-struct Deadline {
-    enum Phase {
-        case none
-        /// Idle between requests (`clientIdleTimeout`): close.
-        case idle
-        /// A request started, its head is not in (`requestHeaderTimeout`): raw 408, close.
-        case header
-        /// The head is in, the body is not (`requestBodyTimeout`): 408, close.
-        case body
-        /// A refused request's rest is being discarded (`MCPExchangeHandler.lingerTime`): close.
-        case linger
-    }
-
-    var phase: Phase
-    var at: NIODeadline
-
-    /// How often a connection checks its deadline: a quarter of the shortest configured timeout (so a deadline
-    /// acts at most 25 % late), between 50 ms and 5 s. The linger after a refusal acts within one tick.
-    static func tick(for limits: Limits) -> TimeAmount {
-        let shortest = [limits.clientIdleTimeout, limits.requestHeaderTimeout, limits.requestBodyTimeout].min() ?? .seconds(20)
-        let quarter = TimeAmount(shortest).nanoseconds / 4
-        return .nanoseconds(min(max(quarter, TimeAmount.milliseconds(50).nanoseconds), TimeAmount.seconds(5).nanoseconds))
-    }
-}
-
-/// A weak reference to a connection's handler, for its deadline ticker (which must not keep it alive).
-private final class WeakHandler {
-    weak var handler: MCPExchangeHandler?
-    init(_ handler: MCPExchangeHandler) { self.handler = handler }
 }
