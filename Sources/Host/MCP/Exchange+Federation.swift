@@ -25,7 +25,7 @@ extension Exchange {
         _ calls: [FanOutCall],
         requestIDJSON: String,
         onEvent: @escaping (TargetPool, RPCMessage) -> Void = { _, _ in },
-        completion: @escaping ([CollectRelay.Outcome]) -> Void
+        completion: @escaping ([UpstreamOutcome]) -> Void
     ) {
         guard !calls.isEmpty else {
             completion([])
@@ -97,7 +97,7 @@ extension Exchange {
     }
 
     private func finishFederatedInitialize(
-        _ message: RPCMessage, route: RouteRuntime, calls: [FanOutCall], outcomes: [CollectRelay.Outcome], retried: Bool,
+        _ message: RPCMessage, route: RouteRuntime, calls: [FanOutCall], outcomes: [UpstreamOutcome], retried: Bool,
         earlier: [Initialized] = []
     ) {
         var initialized = earlier
@@ -210,7 +210,7 @@ extension Exchange {
         }
     }
 
-    private func finishBroadcastRequest(_ message: RPCMessage, outcomes: [CollectRelay.Outcome], route: RouteRuntime) {
+    private func finishBroadcastRequest(_ message: RPCMessage, outcomes: [UpstreamOutcome], route: RouteRuntime) {
         for outcome in outcomes {
             switch outcome {
             case .sessionLost:
@@ -470,7 +470,7 @@ extension Exchange {
     }
 
     private func finishFederatedList(
-        _ message: RPCMessage, route: RouteRuntime, calls: [FanOutCall], outcomes: [CollectRelay.Outcome],
+        _ message: RPCMessage, route: RouteRuntime, calls: [FanOutCall], outcomes: [UpstreamOutcome],
         shape: (key: String, field: String, isURI: Bool)
     ) {
         let method = message.method ?? ""
@@ -602,17 +602,17 @@ extension Exchange {
 
 /// Collects a fan-out's outcomes and reports them once all are in. Event-loop confined.
 private final class FanOutState {
-    private var outcomes: [CollectRelay.Outcome?]
+    private var outcomes: [UpstreamOutcome?]
     private var remaining: Int
-    private var completion: (([CollectRelay.Outcome]) -> Void)?
+    private var completion: (([UpstreamOutcome]) -> Void)?
 
-    init(count: Int, completion: @escaping ([CollectRelay.Outcome]) -> Void) {
+    init(count: Int, completion: @escaping ([UpstreamOutcome]) -> Void) {
         self.outcomes = Array(repeating: nil, count: count)
         self.remaining = count
         self.completion = completion
     }
 
-    func record(_ outcome: CollectRelay.Outcome, at index: Int) {
+    func record(_ outcome: UpstreamOutcome, at index: Int) {
         guard outcomes[index] == nil else { return }
         outcomes[index] = outcome
         remaining -= 1

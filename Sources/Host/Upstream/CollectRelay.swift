@@ -7,16 +7,6 @@ import NIOHTTP1
 ///
 /// Confined to the exchange's event loop.
 final class CollectRelay: UpstreamResponseHandler {
-    /// What one upstream answered.
-    enum Outcome {
-        case response(RPCMessage, upstreamSessionID: String?)
-        /// 202/204: a notification or a client answer was accepted.
-        case accepted
-        /// The upstream answered 404 to a request carrying its session id: it lost the session.
-        case sessionLost
-        case failed(GatewayError)
-    }
-
     private enum Mode {
         case awaitingHead
         case json(ByteBuffer)
@@ -30,13 +20,13 @@ final class CollectRelay: UpstreamResponseHandler {
     private let sentSessionID: Bool
     private let limits: Limits
     private let onEvent: (RPCMessage) -> Void
-    private var completion: ((Outcome) -> Void)?
+    private var completion: ((UpstreamOutcome) -> Void)?
     private var mode = Mode.awaitingHead
     private var upstreamSessionID: String?
     /// Set by the fan-out so a finished collection can stop reading an SSE stream the upstream keeps open.
     var call: UpstreamCall?
 
-    init(requestIDJSON: String, target: String, sentSessionID: Bool, limits: Limits, onEvent: @escaping (RPCMessage) -> Void, completion: @escaping (Outcome) -> Void) {
+    init(requestIDJSON: String, target: String, sentSessionID: Bool, limits: Limits, onEvent: @escaping (RPCMessage) -> Void, completion: @escaping (UpstreamOutcome) -> Void) {
         self.requestIDJSON = requestIDJSON
         self.target = target
         self.sentSessionID = sentSessionID
@@ -45,7 +35,7 @@ final class CollectRelay: UpstreamResponseHandler {
         self.completion = completion
     }
 
-    private func complete(_ outcome: Outcome) {
+    private func complete(_ outcome: UpstreamOutcome) {
         mode = .done
         let completion = self.completion
         self.completion = nil
