@@ -24,27 +24,24 @@ extension Exchange {
     func fanOut(
         _ calls: [FanOutCall],
         requestIDJSON: String,
-        onEvent: @escaping (TargetPool, RPCMessage) -> Void = { _, _ in },
         completion: @escaping ([UpstreamOutcome]) -> Void
     ) {
         guard !calls.isEmpty else {
             completion([])
             return
         }
-        let state = FanOutState(count: calls.count, completion: completion)
-        for (index, call) in calls.enumerated() {
-            let upstreamHeaders = upstreamHeaders(
-                for: call.target, accept: UpstreamHeaders.acceptBoth, contentType: true, upstreamSessionID: call.upstreamSessionID,
-                protocolVersion: call.protocolVersion, overrides: call.headerOverrides)
-            let target = call.target
-            let relay = CollectRelay(
-                requestIDJSON: requestIDJSON, target: target.name, sentSessionID: call.upstreamSessionID != nil, limits: runtime.limits,
-                onEvent: { onEvent(target, $0) }, completion: { state.record($0, at: index) })
-            let upstream = services.upstream.execute(
-                UpstreamRequest(endpoint: call.endpoint, method: .POST, headers: upstreamHeaders, body: call.body), on: eventLoop, handler: relay)
-            relay.call = upstream
-            track(upstream)
+        let requests = calls.map { call in
+            UpstreamRequest(
+                endpoint: call.endpoint, method: .POST,
+                headers: upstreamHeaders(
+                    for: call.target, accept: UpstreamHeaders.acceptBoth, contentType: true, upstreamSessionID: call.upstreamSessionID,
+                    protocolVersion: call.protocolVersion, overrides: call.headerOverrides),
+                body: call.body)
         }
+        let readers = FanOut.forward(
+            requests, client: services.upstream, on: eventLoop, limits: answerLimits,
+            collectors: calls.map { ResponseCollector(requestIDJSON: requestIDJSON, target: $0.target.name) }, completion: completion)
+        for reader in readers { if let call = reader.call { track(call) } }
     }
 
     /// The client's message with `edit` applied, serialized for an upstream (the client's own document is
@@ -171,9 +168,9 @@ extension Exchange {
             guard let sessionID = item.upstreamSessionID else { continue }
             var upstreamHeaders = HTTPHeaders([("mcp-session-id", sessionID), ("mcp-protocol-version", item.version)])
             applyUpstreamEdits(to: &upstreamHeaders)
-            _ = services.upstream.execute(
+            _ = services.upstream.forward(
                 UpstreamRequest(endpoint: item.call.endpoint, method: .DELETE, headers: upstreamHeaders, body: nil),
-                on: eventLoop, handler: DiscardRelay())
+                on: eventLoop, limits: answerLimits, sink: { _ in nil })
         }
     }
 
@@ -598,35 +595,4 @@ extension Exchange {
             self.respondComposed(ResultMerger.response(id: message.id, result: merged), message: message)
         }
     }
-}
-
-/// Collects a fan-out's outcomes and reports them once all are in. Event-loop confined.
-private final class FanOutState {
-    private var outcomes: [UpstreamOutcome?]
-    private var remaining: Int
-    private var completion: (([UpstreamOutcome]) -> Void)?
-
-    init(count: Int, completion: @escaping ([UpstreamOutcome]) -> Void) {
-        self.outcomes = Array(repeating: nil, count: count)
-        self.remaining = count
-        self.completion = completion
-    }
-
-    func record(_ outcome: UpstreamOutcome, at index: Int) {
-        guard outcomes[index] == nil else { return }
-        outcomes[index] = outcome
-        remaining -= 1
-        if remaining == 0, let completion {
-            self.completion = nil
-            completion(outcomes.map { $0 ?? .failed(.upstream(.badGateway, target: "", "no answer")) })
-        }
-    }
-}
-
-/// Reads and drops an upstream answer nobody waits for (best-effort cleanup requests).
-final class DiscardRelay: UpstreamResponseHandler {
-    func upstreamHead(_ head: HTTPResponseHead) -> EventLoopFuture<Void>? { nil }
-    func upstreamBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void>? { nil }
-    func upstreamEnd() {}
-    func upstreamFailed(_ error: any Error) {}
 }

@@ -34,7 +34,7 @@ extension Exchange {
             federatedHandshakePost(message, session: session, route: route)
             return
         }
-        let purpose: MessageRelay.Purpose = message.kind == .request ? .request : .accepted
+        let purpose: ResponseRelay.Purpose = message.kind == .request ? .request : .accepted
         let inspect: ((RPCMessage) -> [UInt8]?)? =
             message.method == "tools/list" ? { [weak self] in self?.learnToolHeaders(from: $0, target: session.target); return nil } : nil
         send(
@@ -49,11 +49,49 @@ extension Exchange {
             return
         }
         let endpoint = target.pick()
-        let context = MessageRelay.InitializeContext(
+        let context = InitializeContext(
             target: target, endpoint: endpoint, route: route, principal: principal.map(PrincipalDigest.init(principal:)))
         send(
             message: message, target: target, endpoint: endpoint, upstreamSessionID: nil, protocolVersion: nil,
             purpose: .initialize(context), inspect: nil)
+    }
+
+    /// Where a single-target `initialize` went, for sealing the session its answer opens.
+    struct InitializeContext {
+        var target: TargetPool
+        var endpoint: ResolvedEndpoint
+        var route: RouteRuntime
+        var principal: PrincipalDigest?
+    }
+
+    /// Answers a single-target `initialize`: a result opens the client's session, sealed around the
+    /// upstream's (its id, the pinned replica, the negotiated version, the principal); an error is relayed.
+    func answerInitialize(_ message: RPCMessage, raw: ByteBuffer, upstreamSessionID: String?, context: InitializeContext) {
+        var headers = HTTPHeaders.json()
+        if message.kind == .result {
+            let negotiated = message.result?["protocolVersion"]?.string ?? ProtocolVersion.latestHandshake
+            let now = nowSeconds
+            let state = SessionState(
+                protocolVersion: negotiated, principal: context.principal, issuedAt: now, expiresAt: runtime.sessionExpiry(now: now),
+                entries: [
+                    SessionState.Entry(target: context.target.name, endpoint: context.endpoint.endpoint.url, upstreamSessionID: upstreamSessionID)
+                ])
+            guard state.fitsEncodingLimits else {
+                fail(
+                    .upstream(.badGateway, target: context.target.name, "Upstream session id or protocol version is too long to seal"),
+                    idJSON: message.idJSON)
+                return
+            }
+            let sessionID = runtime.sessionCodec.seal(state, route: context.route.identity)
+            headers.add(name: "mcp-session-id", value: sessionID)
+            noteSessionID(sessionID)
+            services.metrics.sessionsCreated.increment()
+        }
+        var body = raw
+        if let filtered = filterResponse(message, raw: body) {
+            body = allocator.buffer(bytes: filtered)
+        }
+        respond(status: .ok, headers: headers, body: body)
     }
 
     func handshakeGet(route: RouteRuntime) {
@@ -72,15 +110,17 @@ extension Exchange {
             services.counters.closeStream()
             services.metrics.openStreams.decrement()
         }
-        let relay = StreamRelay(exchange: self, members: session.members.map(\.target.name), rewriter: route.federates ? FederationRewriter(naming: route.naming) : nil)
-        for (index, member) in session.members.enumerated() {
-            let upstreamHeaders = upstreamHeaders(
-                for: member.target, accept: UpstreamHeaders.acceptStream, contentType: false,
-                upstreamSessionID: member.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion)
-            track(services.upstream.execute(
-                UpstreamRequest(endpoint: member.endpoint, method: .GET, headers: upstreamHeaders, body: nil),
-                on: eventLoop, handler: relay.member(index)))
+        let requests = session.members.map { member in
+            UpstreamRequest(
+                endpoint: member.endpoint, method: .GET,
+                headers: upstreamHeaders(
+                    for: member.target, accept: UpstreamHeaders.acceptStream, contentType: false,
+                    upstreamSessionID: member.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion),
+                body: nil)
         }
+        let fanIn = StreamFanIn(
+            exchange: self, members: session.members.map(\.target.name), rewriter: route.federates ? FederationRewriter(naming: route.naming) : nil)
+        for call in fanIn.forward(requests) { track(call) }
     }
 
     func handshakeDelete(route: RouteRuntime) {
@@ -91,14 +131,36 @@ extension Exchange {
             respond(status: .ok, headers: HTTPHeaders(), body: nil)
             return
         }
-        let relay = DeleteRelay(exchange: self, targets: members.map(\.target.name))
-        for (index, member) in members.enumerated() {
-            let upstreamHeaders = upstreamHeaders(
-                for: member.target, accept: UpstreamHeaders.acceptBoth, contentType: false,
-                upstreamSessionID: member.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion)
-            track(services.upstream.execute(
-                UpstreamRequest(endpoint: member.endpoint, method: .DELETE, headers: upstreamHeaders, body: nil),
-                on: eventLoop, handler: relay.member(index)))
+        let requests = members.map { member in
+            UpstreamRequest(
+                endpoint: member.endpoint, method: .DELETE,
+                headers: upstreamHeaders(
+                    for: member.target, accept: UpstreamHeaders.acceptBoth, contentType: false,
+                    upstreamSessionID: member.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion),
+                body: nil)
+        }
+        let targets = members.map(\.target.name)
+        let readers = FanOut.forward(
+            requests, client: services.upstream, on: eventLoop, limits: answerLimits,
+            collectors: requests.map { _ in StatusCollector() }
+        ) { [weak self] codes in
+            self?.answerDelete(codes: codes, targets: targets)
+        }
+        for reader in readers { if let call = reader.call { track(call) } }
+    }
+
+    /// Answers a DELETE from the upstreams' statuses: 200 once any upstream ended its session.
+    private func answerDelete(codes: [UInt], targets: [String]) {
+        guard !clientGone else { return }
+        if codes.contains(where: { (200..<300).contains($0) }) {
+            respond(status: .ok, headers: HTTPHeaders(), body: nil)
+        } else if codes.allSatisfy({ $0 == 404 }) {
+            fail(.sessionNotFound)
+        } else if codes.allSatisfy({ $0 == 405 }) {
+            fail(GatewayError(.methodNotAllowed, code: -32600, "The server does not allow ending sessions", headers: [("allow", "GET, POST")]))
+        } else {
+            services.metrics.upstreamFailures.increment()
+            fail(.upstream(.badGateway, target: targets.joined(separator: ","), "Upstream answered HTTP \(codes.map(String.init).joined(separator: ", ")) to DELETE"))
         }
     }
 
@@ -184,7 +246,8 @@ extension Exchange {
 
     // MARK: Upstream
 
-    /// POSTs `message` (its original bytes, or `body` when it was changed) to `endpoint` and relays the answer.
+    /// POSTs `message` (its original bytes, or `body` when it was changed) to `endpoint` and answers the
+    /// client from what comes back (`ResponseRelay`).
     func send(
         message: RPCMessage,
         body: ByteBuffer? = nil,
@@ -192,7 +255,7 @@ extension Exchange {
         endpoint: ResolvedEndpoint,
         upstreamSessionID: String?,
         protocolVersion: String?,
-        purpose: MessageRelay.Purpose,
+        purpose: ResponseRelay.Purpose,
         inspect: ((RPCMessage) -> [UInt8]?)?,
         rewriteEvent: ((RPCMessage) -> Bool)? = nil,
         headerOverrides: [(String, String)] = []
@@ -200,12 +263,15 @@ extension Exchange {
         let upstreamHeaders = upstreamHeaders(
             for: target, accept: UpstreamHeaders.acceptBoth, contentType: true, upstreamSessionID: upstreamSessionID,
             protocolVersion: protocolVersion, overrides: headerOverrides)
-        let relay = MessageRelay(
-            exchange: self, purpose: purpose, requestIDJSON: message.idJSON, target: target,
-            sentSessionID: upstreamSessionID != nil, inspect: inspect, rewriteEvent: rewriteEvent)
-        upstreamCall = services.upstream.execute(
-            UpstreamRequest(endpoint: endpoint, method: .POST, headers: upstreamHeaders, body: body ?? request.body),
-            on: eventLoop, handler: relay)
+        let relay = ResponseRelay(
+            exchange: self, purpose: purpose, requestIDJSON: message.idJSON, target: target.name, rewriteResult: inspect,
+            rewriteEvent: rewriteEvent)
+        upstreamCall = relay.forward(UpstreamRequest(endpoint: endpoint, method: .POST, headers: upstreamHeaders, body: body ?? request.body))
+    }
+
+    /// The bounds an upstream's answer is read within.
+    var answerLimits: UpstreamAnswerLimits {
+        UpstreamAnswerLimits(maxBodyBytes: runtime.limits.maxResponseBodyBytes, maxEventBytes: runtime.limits.maxSseEventBytes)
     }
 
     /// Records the `x-mcp-header` annotations of a `tools/list` result (cheap when there are none).

@@ -305,9 +305,7 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Writing (for `ClientResponse`)
 
     static func jsonHeaders(extra: [(String, String)] = []) -> HTTPHeaders {
-        var headers = HTTPHeaders([("content-type", "application/json")])
-        headers.add(contentsOf: extra)
-        return headers
+        HTTPHeaders.json(extra: extra)
     }
 
     /// Whether `response` answers the request being served now.

@@ -73,6 +73,23 @@ final class UpstreamClient: Sendable {
         return UpstreamCall(task: task)
     }
 
+    /// Sends one request and reads its answer with an `UpstreamAnswerReader` reporting to `sink` on
+    /// `eventLoop`; the reader is the handle to stop it. A request that carries an `mcp-session-id` reads a
+    /// 404 as `lost`.
+    func forward(
+        _ request: UpstreamRequest, on eventLoop: any EventLoop, limits: UpstreamAnswerLimits,
+        sink: @escaping UpstreamAnswerReader.Sink
+    ) -> UpstreamAnswerReader {
+        let reader = UpstreamAnswerReader(limits: limits, sentSessionID: request.headers.contains(name: "mcp-session-id"), sink: sink)
+        let call = execute(request, on: eventLoop, handler: reader)
+        if reader.finished {
+            call.cancel()
+        } else {
+            reader.call = call
+        }
+        return reader
+    }
+
     /// Closes every pooled connection and fails requests still waiting for one.
     func shutdown() async {
         let foreign = foreignPools.withLockedValue { Array($0.values) }

@@ -9,14 +9,15 @@ import Prometheus
 /// rewritten. An idle stream is kept alive with SSE comments so intermediaries do not cut it.
 ///
 /// Confined to the exchange's event loop.
-final class StreamRelay {
+final class StreamFanIn {
     /// How often an idle stream gets a `: keepalive` comment.
     static let keepAliveInterval = TimeAmount.seconds(15)
 
     private let exchange: Exchange
     private let targets: [String]
     private let rewriter: FederationRewriter?
-    private var framers: [SSEFramer]
+    /// Each member's reader, to stop them all when the client's stream ends.
+    private var readers: [UpstreamAnswerReader] = []
     /// Upstream answers that are not streams, by member.
     private var refusals: [Int: HTTPResponseStatus] = [:]
     private var open: Set<Int> = []
@@ -32,57 +33,67 @@ final class StreamRelay {
         self.exchange = exchange
         self.targets = members
         self.rewriter = rewriter
-        self.framers = members.map { _ in SSEFramer(maxEventBytes: exchange.runtime.limits.maxSseEventBytes) }
         self.pending = members.count
     }
 
-    /// The upstream handler for member `index`.
-    func member(_ index: Int) -> any UpstreamResponseHandler {
-        Member(relay: self, index: index)
+    /// Forwards one GET per member and relays what comes back; returns the calls, for the exchange to cancel
+    /// when its client goes away.
+    func forward(_ requests: [UpstreamRequest]) -> [UpstreamCall] {
+        for (member, request) in requests.enumerated() {
+            let reader = exchange.services.upstream.forward(request, on: exchange.eventLoop, limits: exchange.answerLimits) { [self] answer in
+                take(answer, member: member)
+            }
+            readers.append(reader)
+        }
+        return readers.compactMap(\.call)
     }
 
-    private final class Member: UpstreamResponseHandler {
-        let relay: StreamRelay
-        let index: Int
-        init(relay: StreamRelay, index: Int) {
-            self.relay = relay
-            self.index = index
-        }
-        func upstreamHead(_ head: HTTPResponseHead) -> EventLoopFuture<Void>? { relay.head(head, member: index) }
-        func upstreamBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void>? { relay.body(buffer, member: index) }
-        func upstreamEnd() { relay.ended(member: index) }
-        func upstreamFailed(_ error: any Error) { relay.ended(member: index, error: error) }
-    }
-
-    private func head(_ head: HTTPResponseHead, member: Int) -> EventLoopFuture<Void>? {
-        let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
-        guard head.status == .ok, contentType.hasPrefix("text/event-stream") else {
-            refusals[member] = head.status
-            return nil
-        }
-        open.insert(member)
-        if !streaming && !exchange.answered {
-            streaming = true
-            exchange.startStream(status: .ok, headers: MessageRelay.streamHeaders)
-            startKeepAlive()
-        }
-        return nil
-    }
-
-    private func body(_ buffer: ByteBuffer, member: Int) -> EventLoopFuture<Void>? {
-        guard streaming, open.contains(member) else { return nil }
-        let events: [SSEEvent]
-        do {
-            events = try framers[member].feed(buffer)
-        } catch {
+    private func take(_ answer: UpstreamAnswer, member: Int) -> EventLoopFuture<Void>? {
+        switch answer {
+        case .stream(let status, _):
+            guard status == .ok else { return refused(status, member: member) }
+            opened(member: member)
+        case .events(let events):
+            return relay(events, member: member)
+        case .streamEnded:
+            ended(member: member)
+        case .json:
+            return refused(.ok, member: member)
+        case .accepted(let status, _), .refused(let status, _, _):
+            return refused(status, member: member)
+        case .lost:
+            return refused(.notFound, member: member)
+        case .failed(.eventTooLarge(let limit)):
             // A GET stream answers no request, so there is no JSON-RPC error to send: the stream ends, and
             // the client reconnects as it would after any drop.
             exchange.logger.warning(
                 "ending a stream: an upstream SSE event is larger than maxSseEventBytes",
-                metadata: ["target": "\(targets[member])", "limit": "\(exchange.runtime.limits.maxSseEventBytes)"])
+                metadata: ["target": "\(targets[member])", "limit": "\(limit)"])
             close()
-            return nil
+        case .failed(let failure):
+            ended(member: member, error: failure)
         }
+        return nil
+    }
+
+    /// A member answered with something other than a stream.
+    private func refused(_ status: HTTPResponseStatus, member: Int) -> EventLoopFuture<Void>? {
+        refusals[member] = status
+        ended(member: member)
+        return nil
+    }
+
+    private func opened(member: Int) {
+        open.insert(member)
+        if !streaming && !exchange.answered {
+            streaming = true
+            exchange.startStream(status: .ok, headers: ResponseRelay.streamHeaders)
+            startKeepAlive()
+        }
+    }
+
+    private func relay(_ events: [SSEEvent], member: Int) -> EventLoopFuture<Void>? {
+        guard streaming, open.contains(member) else { return nil }
         guard !events.isEmpty else { return nil }
         var out = exchange.allocator.buffer(capacity: events.reduce(0) { $0 + $1.raw.readableBytes })
         for event in events {
@@ -113,7 +124,7 @@ final class StreamRelay {
         return written
     }
 
-    private func ended(member: Int, error: (any Error)? = nil) {
+    private func ended(member: Int, error: UpstreamAnswerFailure? = nil) {
         guard !closed else { return }
         pending -= 1
         open.remove(member)
@@ -147,7 +158,7 @@ final class StreamRelay {
         keepAlive = nil
         let wasStreaming = streaming
         streaming = false
-        exchange.cancelUpstream()
+        for reader in readers { reader.stop() }
         if wasStreaming { exchange.endStream() }
     }
 
@@ -165,61 +176,10 @@ final class StreamRelay {
             task.cancel()
             return
         }
-        guard NIODeadline.now() - lastWrite >= interval, framers.allSatisfy({ $0.pendingBytes == 0 }) else { return }
+        guard NIODeadline.now() - lastWrite >= interval, !readers.contains(where: \.midEvent) else { return }
         var comment = exchange.allocator.buffer(capacity: 14)
         comment.writeString(": keepalive\n\n")
         lastWrite = .now()
         if exchange.writeStream(comment) == nil { close() }
-    }
-}
-
-/// Relays the upstreams' answers to a handshake-era DELETE (ending their sessions): 200 once every
-/// upstream that held a session answered.
-final class DeleteRelay {
-    private let exchange: Exchange
-    private let targets: [String]
-    private var statuses: [Int: UInt] = [:]
-    private var pending: Int
-
-    init(exchange: Exchange, targets: [String]) {
-        self.exchange = exchange
-        self.targets = targets
-        self.pending = targets.count
-    }
-
-    func member(_ index: Int) -> any UpstreamResponseHandler {
-        Member(relay: self, index: index)
-    }
-
-    private final class Member: UpstreamResponseHandler {
-        let relay: DeleteRelay
-        let index: Int
-        init(relay: DeleteRelay, index: Int) {
-            self.relay = relay
-            self.index = index
-        }
-        func upstreamHead(_ head: HTTPResponseHead) -> EventLoopFuture<Void>? {
-            relay.statuses[index] = head.status.code
-            return nil
-        }
-        func upstreamBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void>? { nil }
-        func upstreamEnd() { relay.done() }
-        func upstreamFailed(_ error: any Error) { relay.done() }
-    }
-
-    private func done() {
-        pending -= 1
-        guard pending == 0, !exchange.clientGone else { return }
-        let codes = (0..<targets.count).map { statuses[$0] ?? 502 }
-        if codes.contains(where: { (200..<300).contains($0) }) {
-            exchange.respond(status: .ok, headers: HTTPHeaders(), body: nil)
-        } else if codes.allSatisfy({ $0 == 404 }) {
-            exchange.fail(.sessionNotFound)
-        } else if codes.allSatisfy({ $0 == 405 }) {
-            exchange.fail(GatewayError(.methodNotAllowed, code: -32600, "The server does not allow ending sessions", headers: [("allow", "GET, POST")]))
-        } else {
-            exchange.services.metrics.upstreamFailures.increment()
-            exchange.fail(.upstream(.badGateway, target: targets.joined(separator: ","), "Upstream answered HTTP \(codes.map(String.init).joined(separator: ", ")) to DELETE"))
-        }
     }
 }
