@@ -107,11 +107,27 @@ let package = Package(
             path: "bench/PluginChainBench",
             swiftSettings: swiftSettings
         ),
-        // The gateway: config, HTTP server, MCP protocol, session codec, router, upstream client, admin.
+        // The upstream transport (Sources/Host/Upstream): HTTP/1.1 client and pools, SSE framing, the answer
+        // reader and fan-out. It knows nothing of the gateway above it: an import that points up cannot compile.
+        .target(
+            name: "MCPGateUpstream",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Sources/Host/Upstream",
+            swiftSettings: swiftSettings
+        ),
+        // The gateway: config, HTTP server, MCP protocol, session codec, router, admin.
         .target(
             name: "MCPGate",
             dependencies: [
-                "PluginAPI", "CMCPGate", "CJansson",
+                "PluginAPI", "CMCPGate", "CJansson", "MCPGateUpstream",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -124,6 +140,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Sources/Host",
+            exclude: ["Upstream"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -137,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "MCPGateTests",
             dependencies: [
-                "MCPGate", "PluginAPI", "CJansson",
+                "MCPGate", "MCPGateUpstream", "PluginAPI", "CJansson",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -160,7 +177,7 @@ if Context.environment["MCPGATE_FUZZ"] == "1" {
         .executableTarget(
             name: "FuzzRequestEntry",
             dependencies: [
-                "MCPGate", "PluginAPI",
+                "MCPGate", "MCPGateUpstream", "PluginAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -171,7 +188,7 @@ if Context.environment["MCPGATE_FUZZ"] == "1" {
         ),
         .executableTarget(
             name: "FuzzUpstreamAnswer",
-            dependencies: ["MCPGate", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["MCPGate", "MCPGateUpstream", .product(name: "NIOCore", package: "swift-nio")],
             path: "Tests/fuzz/UpstreamAnswer",
             swiftSettings: swiftSettings
         ),

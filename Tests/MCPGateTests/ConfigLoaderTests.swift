@@ -1,6 +1,7 @@
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateUpstream
 
 /// The repository root, found from this file (Tests/MCPGateTests/ConfigLoaderTests.swift).
 private let repositoryRoot: String = {

@@ -2,6 +2,7 @@ import NIOHTTP1
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateUpstream
 
 /// Which upstream redirects are followed (attack report M3: any origin was, the gateway's own admin API
 /// included, with the client's headers and the upstream session id).

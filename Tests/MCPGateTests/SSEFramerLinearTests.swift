@@ -2,6 +2,7 @@ import NIOCore
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateUpstream
 
 /// The framer's cost is linear in the bytes received, whatever the chunking (attack report H3: one long
 /// `data:` line in small chunks used to be rescanned from its start on every chunk), and line ends split

@@ -2,6 +2,7 @@ import NIOCore
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateUpstream
 
 @Suite("SSE framing")
 struct SSEFramerTests {

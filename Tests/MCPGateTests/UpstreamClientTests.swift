@@ -6,6 +6,7 @@ import NIOPosix
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateUpstream
 
 /// A scripted HTTP/1.1 server: `answer` gets each request (its target and how many requests its connection
 /// served before) and returns raw response bytes, or nil to close the connection without answering.

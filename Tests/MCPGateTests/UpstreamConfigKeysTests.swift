@@ -1,6 +1,7 @@
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateUpstream
 
 /// `config.upstream.forwardHeaders` (L12) and `targets[].mcp.redirectOrigins` (M3): read, normalised, and
 /// refused with the place and the reason like every other key.

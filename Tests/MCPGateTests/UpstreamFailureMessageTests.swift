@@ -4,6 +4,7 @@ import NIOPosix
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateUpstream
 
 private final class FailureCatcher: UpstreamResponseHandler, @unchecked Sendable {
     let done: EventLoopPromise<any Error>

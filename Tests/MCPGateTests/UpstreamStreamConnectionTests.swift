@@ -7,6 +7,7 @@ import Prometheus
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateUpstream
 
 /// An HTTP/1.1 server whose GETs are standing SSE streams (a head, then `: ping` comments every
 /// `pingEvery` for `pingFor`, then silence, never an end) and whose POSTs get a small JSON answer after

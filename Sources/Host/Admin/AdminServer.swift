@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+import MCPGateUpstream
 
 /// The operator endpoints, each on its configured address: readiness (`/healthz/ready`), Prometheus
 /// metrics (`/metrics`) and the admin API (`/config`, `POST /reload`). Small, separate from client traffic.

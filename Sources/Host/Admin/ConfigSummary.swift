@@ -1,3 +1,4 @@
+import MCPGateUpstream
 /// A JSON summary of the running configuration for the admin API: routes, targets, endpoints, limits;
 /// never the session keys.
 enum ConfigSummary {

@@ -1,3 +1,5 @@
+import MCPGateUpstream
+
 extension ConfigReader {
     static let mcpBackendKeys = ["targets", "prefixMode", "failureMode", "statefulMode"]
     static let targetKeys = ["name", "mcp", "forwardAuthorization"]

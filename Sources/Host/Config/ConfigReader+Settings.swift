@@ -1,3 +1,5 @@
+import MCPGateUpstream
+
 extension ConfigReader {
     static let settingsKeys = ["session", "adminAddr", "adminToken", "statsAddr", "readinessAddr", "limits", "upstream"]
     /// The environment variable that gives the admin token (it wins over `config.adminToken`).

@@ -1,3 +1,5 @@
+import MCPGateUpstream
+
 /// The validated configuration the gateway runs on: what `ConfigLoader` produces from an
 /// agentgateway-shaped YAML file (see docs/config.md). Plain immutable values, `Sendable`, built once at
 /// load (or reload) and never mutated; the hot path only reads them.
@@ -131,40 +133,6 @@ public struct Limits: Sendable, Equatable {
     /// `maxConnectionsPerClient`, or half of `maxConnections` when not configured.
     public var effectiveMaxConnectionsPerClient: Int {
         maxConnectionsPerClient ?? max(1, maxConnections / 2)
-    }
-}
-
-/// `config.upstream`: how the gateway talks to MCP servers.
-public struct UpstreamSettings: Sendable, Equatable {
-    /// TCP (+TLS) connect timeout. Default 5s.
-    public var connectTimeout: Duration
-    /// Time from sending a request to receiving the response head. Default 60s.
-    public var requestTimeout: Duration
-    /// Longest silence on an open upstream response body (a POST's answer or a GET stream; SSE comments count
-    /// as traffic) before it is ended. Default 5m.
-    public var streamIdleTimeout: Duration
-    /// Pooled keep-alive connections per endpoint and event loop, for requests; a request that finds them all
-    /// busy waits for one. Standing GET streams use connections of their own, outside this limit. Default 512.
-    public var maxConnectionsPerEndpoint: Int
-    /// An idle pooled connection is closed after this long. Default 60s.
-    public var poolIdleTimeout: Duration
-    /// Client headers forwarded upstream besides the default allow-list (`UpstreamHeaders`), lowercase.
-    public var forwardHeaders: Set<String>
-
-    public init(
-        connectTimeout: Duration = .seconds(5),
-        requestTimeout: Duration = .seconds(60),
-        streamIdleTimeout: Duration = .seconds(300),
-        maxConnectionsPerEndpoint: Int = 512,
-        poolIdleTimeout: Duration = .seconds(60),
-        forwardHeaders: Set<String> = []
-    ) {
-        self.connectTimeout = connectTimeout
-        self.requestTimeout = requestTimeout
-        self.streamIdleTimeout = streamIdleTimeout
-        self.maxConnectionsPerEndpoint = maxConnectionsPerEndpoint
-        self.poolIdleTimeout = poolIdleTimeout
-        self.forwardHeaders = forwardHeaders
     }
 }
 
@@ -311,25 +279,6 @@ public struct Target: Sendable, Equatable {
         self.forwardAuthorization = forwardAuthorization
         self.redirectOrigins = redirectOrigins
     }
-}
-
-/// One upstream MCP endpoint URL, split once at load.
-public struct UpstreamEndpoint: Sendable, Equatable, Hashable, CustomStringConvertible {
-    /// The URL exactly as normalised (`http://127.0.0.1:3005/mcp`); this string is what a session pins.
-    public var url: String
-    public var scheme: String
-    public var host: String
-    public var port: Int
-    /// Path plus query, starting with `/`.
-    public var path: String
-    public init(url: String, scheme: String, host: String, port: Int, path: String) {
-        self.url = url
-        self.scheme = scheme
-        self.host = host
-        self.port = port
-        self.path = path
-    }
-    public var description: String { url }
 }
 
 /// A JSON value, as policy configs are carried to plugins.

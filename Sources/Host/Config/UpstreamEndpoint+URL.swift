@@ -1,3 +1,5 @@
+import MCPGateUpstream
+
 extension UpstreamEndpoint {
     /// Reads and normalises an upstream MCP URL: `http` or `https` only, a host (DNS name, IPv4, or IPv6 in
     /// brackets), an optional port (default 80 / 443), and a path plus query kept exactly as given (default `/`).

@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import Prometheus
 import Logging
+import MCPGateUpstream
 
 /// The handshake era (2024-11-05 … 2025-11-25): `initialize` opens a sealed session pinned to one replica
 /// of each target; every later POST, GET and DELETE of that session goes to the pinned replica with the

@@ -4,6 +4,7 @@ import PluginAPI
 import NIOCore
 import NIOHTTP1
 import Prometheus
+import MCPGateUpstream
 
 /// One client request through the gateway: the checks every request passes (method, origin, era), then
 /// the era's own flow (`Exchange+Handshake`, `Exchange+Modern`), the upstream call and the relay of its
@@ -384,14 +385,4 @@ struct Accept {
 /// Wall-clock seconds since 1970, for session expiry.
 enum WallClock {
     static var nowSeconds: UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
-}
-
-extension Substring {
-    /// The text without leading and trailing spaces and tabs.
-    func trimmingSpaces() -> Substring {
-        var text = self
-        while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
-        while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
-        return text
-    }
 }

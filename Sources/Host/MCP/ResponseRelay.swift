@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Prometheus
+import MCPGateUpstream
 
 /// Answers the client's POSTed JSON-RPC message from its upstream's answer, as `UpstreamAnswerReader`
 /// reports it: a JSON body (held whole, within `maxResponseBodyBytes`, so it can be inspected), an SSE stream

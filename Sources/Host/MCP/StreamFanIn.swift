@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Prometheus
+import MCPGateUpstream
 
 /// Relays handshake-era GET streams (the servers' standalone SSE channels) to the client as one stream:
 /// one upstream for a single-target session, every target's fanned in for a federated one. Events are

@@ -5,6 +5,7 @@ import NIOPosix
 import PluginAPI
 import Synchronization
 import Prometheus
+import MCPGateUpstream
 
 /// The running gateway: loads the runtime from a config, binds the client ports and the admin endpoints,
 /// reloads on SIGHUP (keys, routes, targets, limits; binds and admin addresses need a restart) and drains

@@ -1,4 +1,5 @@
 import NIOHTTP1
+import MCPGateUpstream
 
 /// What a request head alone decides, before any exchange exists.
 extension MCPExchangeHandler {

@@ -3,7 +3,7 @@ import NIOCore
 /// Reduces one upstream's answer to the value its fan-out collects. `take` is given each part of the answer
 /// in order and returns the outcome once it has one; returning an outcome before the answer is over (the
 /// response arrived on a stream the upstream keeps open) stops the request.
-protocol AnswerCollector {
+package protocol AnswerCollector {
     associatedtype Outcome
     mutating func take(_ answer: UpstreamAnswer) -> Outcome?
 }
@@ -13,11 +13,11 @@ protocol AnswerCollector {
 /// member's answer is reduced by the collector the caller gives it.
 ///
 /// Confined to the event loop it runs on.
-enum FanOut {
+package enum FanOut {
     /// Forwards `requests`; `completion` runs once, on `eventLoop`, with every outcome. Returns the readers,
     /// for the caller to stop when its client goes away (then `completion` never runs). Every collector must
     /// return an outcome for a final answer.
-    static func forward<Collector: AnswerCollector>(
+    package static func forward<Collector: AnswerCollector>(
         _ requests: [UpstreamRequest],
         client: UpstreamClient,
         on eventLoop: any EventLoop,
@@ -55,13 +55,13 @@ private final class FanOutState<Outcome> {
     private var remaining: Int
     private var completion: (([Outcome]) -> Void)?
 
-    init(count: Int, completion: @escaping ([Outcome]) -> Void) {
+    package init(count: Int, completion: @escaping ([Outcome]) -> Void) {
         self.outcomes = Array(repeating: nil, count: count)
         self.remaining = count
         self.completion = completion
     }
 
-    func record(_ outcome: Outcome, at index: Int) {
+    package func record(_ outcome: Outcome, at index: Int) {
         guard outcomes[index] == nil else { return }
         outcomes[index] = outcome
         remaining -= 1

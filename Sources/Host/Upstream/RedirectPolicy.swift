@@ -7,22 +7,22 @@ import NIOHTTP1
 /// `maxRedirects` times, and only to the endpoint's own origin (scheme, host, port) or to an origin its
 /// target lists in `redirectOrigins`. Never from https to http. Every other 3xx answer fails the request.
 /// Built once per endpoint at config load; a value, shared freely.
-struct RedirectPolicy: Sendable, Equatable {
+package struct RedirectPolicy: Sendable, Equatable {
     /// How many redirects one request may follow.
-    static let maxRedirects = 3
+    package static let maxRedirects = 3
 
     /// The configured endpoint's origin (`UpstreamTarget.origin`): redirects within it are followed.
-    let origin: String
+    package let origin: String
     /// Other origins, in `UpstreamTarget.origin` form, that the target's configuration allows.
-    let allowedOrigins: Set<String>
+    package let allowedOrigins: Set<String>
 
-    init(origin: String, allowedOrigins: Set<String> = []) {
+    package init(origin: String, allowedOrigins: Set<String> = []) {
         self.origin = origin
         self.allowedOrigins = allowedOrigins
     }
 
     /// What to do with one 3xx answer.
-    enum Decision: Equatable {
+    package enum Decision: Equatable {
         /// Send the request again to `target`; `crossOrigin`: it leaves the endpoint's origin, so only the
         /// headers that describe the message itself go along (`UpstreamHeaders.forOtherOrigin`).
         case follow(UpstreamTarget, crossOrigin: Bool)
@@ -31,7 +31,7 @@ struct RedirectPolicy: Sendable, Equatable {
     }
 
     /// Decides on a 3xx answer with `location` to a request sent to `current` after `followed` redirects.
-    func decide(status: HTTPResponseStatus, location: String?, from current: UpstreamTarget, followed: Int) -> Decision {
+    package func decide(status: HTTPResponseStatus, location: String?, from current: UpstreamTarget, followed: Int) -> Decision {
         guard status == .temporaryRedirect || status == .permanentRedirect else {
             return .refuse("HTTP \(status.code) is not a redirect that keeps the method and body")
         }

@@ -10,20 +10,20 @@ import Darwin
 
 /// One server-sent event as it arrived: its original bytes (up to and including the blank line that ends
 /// it) and its fields.
-struct SSEEvent {
+package struct SSEEvent {
     /// The event exactly as received, ready to relay unchanged.
-    var raw: ByteBuffer
+    package var raw: ByteBuffer
     /// `data:` lines joined with `\n`; nil when the event had no data field.
-    var data: ByteBuffer?
-    var eventType: String?
-    var id: String?
-    var retry: String?
+    package var data: ByteBuffer?
+    package var eventType: String?
+    package var id: String?
+    package var retry: String?
 
     /// True for keep-alive comments and other events without any field.
-    var isEmpty: Bool { data == nil && eventType == nil && id == nil && retry == nil }
+    package var isEmpty: Bool { data == nil && eventType == nil && id == nil && retry == nil }
 
     /// Serializes an event carrying `data` (one JSON message) with the given type and id.
-    static func encode(data: some Collection<UInt8>, eventType: String? = "message", id: String? = nil, allocator: ByteBufferAllocator) -> ByteBuffer {
+    package static func encode(data: some Collection<UInt8>, eventType: String? = "message", id: String? = nil, allocator: ByteBufferAllocator) -> ByteBuffer {
         var out = allocator.buffer(capacity: data.count + 32)
         if let eventType { out.writeString("event: \(eventType)\n") }
         if let id { out.writeString("id: \(id)\n") }
@@ -45,8 +45,8 @@ struct SSEEvent {
 /// scanning, not the 128 GiB a rescan from the line's start would (`bytesScanned` lets tests hold it to that).
 ///
 /// A value type owned by one upstream response; not shared between threads.
-struct SSEFramer {
-    enum FramingError: Error { case eventTooLarge }
+package struct SSEFramer {
+    package enum FramingError: Error { case eventTooLarge }
 
     private let maxEventBytes: Int
     private let allocator: ByteBufferAllocator
@@ -69,14 +69,14 @@ struct SSEFramer {
     /// Bytes examined while looking for line ends, over the framer's life: at most twice the bytes fed.
     private(set) var bytesScanned = 0
 
-    init(maxEventBytes: Int, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+    package init(maxEventBytes: Int, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         self.maxEventBytes = maxEventBytes
         self.allocator = allocator
         self.buffer = allocator.buffer(capacity: 0)
     }
 
     /// Adds bytes and returns every event they complete, in order.
-    mutating func feed(_ chunk: ByteBuffer) throws(FramingError) -> [SSEEvent] {
+    package mutating func feed(_ chunk: ByteBuffer) throws(FramingError) -> [SSEEvent] {
         append(chunk)
         var events: [SSEEvent] = []
         while let (position, length) = nextLineEnd() {
@@ -103,7 +103,7 @@ struct SSEFramer {
     }
 
     /// Bytes received after the last complete event (a stream that ends here ended mid-event).
-    var pendingBytes: Int { buffer.readableBytes }
+    package var pendingBytes: Int { buffer.readableBytes }
 
     // MARK: Private
 
@@ -191,19 +191,19 @@ struct SSEFramer {
 /// Finds the next occurrence of one byte with `memchr` and remembers both the hit and how far the search
 /// got, so that no byte is examined twice for it, however many chunks a line takes to arrive.
 private struct ByteScan {
-    let byte: UInt8
+    package let byte: UInt8
     /// The offset of the next `byte` at or after the position last asked about, when one was found.
     private var found: Int?
     /// Every offset below this one, except `found`, was examined and is not `byte`.
     private var searchedTo = 0
 
-    init(byte: UInt8) {
+    package init(byte: UInt8) {
         self.byte = byte
     }
 
     /// The offset of the first `byte` at or after `position` in `buffer`'s readable bytes, or nil when there is
     /// none yet. Adds the bytes it examined to `scanned`.
-    mutating func next(from position: Int, in buffer: ByteBuffer, scanned: inout Int) -> Int? {
+    package mutating func next(from position: Int, in buffer: ByteBuffer, scanned: inout Int) -> Int? {
         if let found, found >= position { return found }
         found = nil
         let start = max(position, searchedTo)
@@ -221,7 +221,7 @@ private struct ByteScan {
     }
 
     /// The buffer's first `shift` bytes were dropped.
-    mutating func rebase(by shift: Int) {
+    package mutating func rebase(by shift: Int) {
         found = found.map { $0 - shift }
         searchedTo = max(0, searchedTo - shift)
     }

@@ -5,7 +5,7 @@ import NIOHTTP1
 /// (status, content type, bytes, complete SSE events), never what the bytes mean. The reader reports, in
 /// order, either one final answer (`json`, `accepted`, `lost`, `refused`, `failed`), or `stream`, any number of
 /// `events`, then `streamEnded` or `failed`.
-enum UpstreamAnswer {
+package enum UpstreamAnswer {
     /// A 2xx `application/json` body, whole, within the reader's `maxBodyBytes`.
     case json(ByteBuffer, upstreamSessionID: String?)
     /// A 2xx `text/event-stream` head: `events` follow as they complete.
@@ -26,7 +26,7 @@ enum UpstreamAnswer {
 }
 
 /// Why the reader has no complete answer to report.
-enum UpstreamAnswerFailure: Error {
+package enum UpstreamAnswerFailure: Error {
     /// The upstream client gave up: no connection, a timeout, the connection closed early, a refused redirect.
     case transport(any Error)
     /// A JSON body larger than `maxBodyBytes` (the request was stopped).
@@ -38,11 +38,17 @@ enum UpstreamAnswerFailure: Error {
 }
 
 /// The bounds the reader holds an answer to.
-struct UpstreamAnswerLimits: Sendable {
+package struct UpstreamAnswerLimits: Sendable {
     /// The largest JSON body held whole.
-    var maxBodyBytes: Int
+    package var maxBodyBytes: Int
     /// The largest single SSE event.
-    var maxEventBytes: Int
+    package var maxEventBytes: Int
     /// How much of a refused answer's body is kept.
-    var maxRefusalBytes: Int = 64 << 10
+    package var maxRefusalBytes: Int
+
+    package init(maxBodyBytes: Int, maxEventBytes: Int, maxRefusalBytes: Int = 64 << 10) {
+        self.maxBodyBytes = maxBodyBytes
+        self.maxEventBytes = maxEventBytes
+        self.maxRefusalBytes = maxRefusalBytes
+    }
 }

@@ -11,9 +11,9 @@ import NIOHTTP1
 /// reports is not passed on.
 ///
 /// Confined to the event loop the request was made on (every callback and `stop()` run there).
-final class UpstreamAnswerReader: UpstreamResponseHandler {
+package final class UpstreamAnswerReader: UpstreamResponseHandler {
     /// Receives the answer's parts; the future it returns for `events` holds the next read.
-    typealias Sink = (UpstreamAnswer) -> EventLoopFuture<Void>?
+    package typealias Sink = (UpstreamAnswer) -> EventLoopFuture<Void>?
 
     private enum Mode {
         case awaitingHead
@@ -30,26 +30,26 @@ final class UpstreamAnswerReader: UpstreamResponseHandler {
     private var mode = Mode.awaitingHead
     private var upstreamSessionID: String?
     /// The request being read (set by `UpstreamClient.forward` right after it starts).
-    var call: UpstreamCall?
+    package var call: UpstreamCall?
 
     /// `sentSessionID`: the request carried the upstream's session id (a 404 then means `lost`).
-    init(limits: UpstreamAnswerLimits, sentSessionID: Bool, sink: @escaping Sink) {
+    package init(limits: UpstreamAnswerLimits, sentSessionID: Bool, sink: @escaping Sink) {
         self.limits = limits
         self.sentSessionID = sentSessionID
         self.sink = sink
     }
 
     /// True once the sink heard its last answer (or the caller stopped the reader).
-    var finished: Bool { sink == nil }
+    package var finished: Bool { sink == nil }
 
     /// True while a stream's framer holds part of an event.
-    var midEvent: Bool {
+    package var midEvent: Bool {
         if case .stream(let framer) = mode { return framer.pendingBytes > 0 }
         return false
     }
 
     /// Stops reading: cancels the request; the sink hears nothing more.
-    func stop() {
+    package func stop() {
         mode = .done
         sink = nil
         call?.cancel()
@@ -57,7 +57,7 @@ final class UpstreamAnswerReader: UpstreamResponseHandler {
 
     // MARK: UpstreamResponseHandler
 
-    func upstreamHead(_ head: HTTPResponseHead) -> EventLoopFuture<Void>? {
+    package func upstreamHead(_ head: HTTPResponseHead) -> EventLoopFuture<Void>? {
         upstreamSessionID = head.headers.first(name: "mcp-session-id")
         let status = head.status
         let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
@@ -83,7 +83,7 @@ final class UpstreamAnswerReader: UpstreamResponseHandler {
         return nil
     }
 
-    func upstreamBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void>? {
+    package func upstreamBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void>? {
         switch mode {
         case .json(var body):
             mode = .done
@@ -118,7 +118,7 @@ final class UpstreamAnswerReader: UpstreamResponseHandler {
         }
     }
 
-    func upstreamEnd() {
+    package func upstreamEnd() {
         let ended = mode
         mode = .done
         switch ended {
@@ -131,7 +131,7 @@ final class UpstreamAnswerReader: UpstreamResponseHandler {
         }
     }
 
-    func upstreamFailed(_ error: any Error) {
+    package func upstreamFailed(_ error: any Error) {
         mode = .done
         _ = finish(.failed(.transport(error)))
     }

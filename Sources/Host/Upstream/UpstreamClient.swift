@@ -21,7 +21,7 @@ import Prometheus
 ///
 /// A request runs on a connection of the event loop it was made on, so every callback comes on the
 /// exchange's loop with no thread hop and no lock on the way. Thread-safe; one instance per gateway.
-final class UpstreamClient: Sendable {
+package final class UpstreamClient: Sendable {
     private let settings: UpstreamSettings
     private let poolSettings: UpstreamLoopPool.Settings
     /// One pool per loop of the group, built at init and never changed: looked up without a lock.
@@ -31,7 +31,7 @@ final class UpstreamClient: Sendable {
     private let logger: Logger
 
     /// `poolWaits` counts requests that found every pooled connection of their endpoint busy and queued.
-    init(eventLoopGroup: any EventLoopGroup, settings: UpstreamSettings, poolWaits: Counter? = nil, logger: Logger = Logger(label: "mcpgate.upstream")) {
+    package init(eventLoopGroup: any EventLoopGroup, settings: UpstreamSettings, poolWaits: Counter? = nil, logger: Logger = Logger(label: "mcpgate.upstream")) {
         self.settings = settings
         self.logger = logger
         self.poolSettings = UpstreamLoopPool.Settings(
@@ -49,7 +49,7 @@ final class UpstreamClient: Sendable {
 
     /// Sends one request. Callbacks reach `handler` on `eventLoop`; the returned call can be cancelled
     /// (which closes the upstream connection if the response is still arriving).
-    func execute(
+    package func execute(
         _ request: UpstreamRequest,
         on eventLoop: any EventLoop,
         handler: any UpstreamResponseHandler
@@ -76,7 +76,7 @@ final class UpstreamClient: Sendable {
     /// Sends one request and reads its answer with an `UpstreamAnswerReader` reporting to `sink` on
     /// `eventLoop`; the reader is the handle to stop it. A request that carries an `mcp-session-id` reads a
     /// 404 as `lost`.
-    func forward(
+    package func forward(
         _ request: UpstreamRequest, on eventLoop: any EventLoop, limits: UpstreamAnswerLimits,
         sink: @escaping UpstreamAnswerReader.Sink
     ) -> UpstreamAnswerReader {
@@ -91,7 +91,7 @@ final class UpstreamClient: Sendable {
     }
 
     /// Closes every pooled connection and fails requests still waiting for one.
-    func shutdown() async {
+    package func shutdown() async {
         let foreign = foreignPools.withLockedValue { Array($0.values) }
         for pool in Array(pools.values) + foreign {
             try? await pool.eventLoop.submit { pool.shutdown() }.get()
@@ -113,24 +113,31 @@ final class UpstreamClient: Sendable {
 /// Carries a handler to its own event loop to be told the request could not start.
 /// `@unchecked Sendable`: the handler is only used on that loop.
 private struct FailingHandler: @unchecked Sendable {
-    let handler: any UpstreamResponseHandler
+    package let handler: any UpstreamResponseHandler
 }
 
 /// One request to an upstream endpoint.
-struct UpstreamRequest {
-    var endpoint: ResolvedEndpoint
-    var method: HTTPMethod
-    var headers: HTTPHeaders
-    var body: ByteBuffer?
+package struct UpstreamRequest {
+    package var endpoint: ResolvedEndpoint
+    package var method: HTTPMethod
+    package var headers: HTTPHeaders
+    package var body: ByteBuffer?
+
+    package init(endpoint: ResolvedEndpoint, method: HTTPMethod, headers: HTTPHeaders, body: ByteBuffer?) {
+        self.endpoint = endpoint
+        self.method = method
+        self.headers = headers
+        self.body = body
+    }
 }
 
 /// A handle on an upstream request in flight.
-struct UpstreamCall {
+package struct UpstreamCall {
     fileprivate let task: UpstreamTask?
 
     /// Stops the request; the handler gets `upstreamFailed` unless it already finished. The connection
     /// is closed, never returned to the pool.
-    func cancel() {
+    package func cancel() {
         task?.cancel()
     }
 }
@@ -138,34 +145,10 @@ struct UpstreamCall {
 /// Receives one upstream response. Every method is called on the exchange's event loop, in order:
 /// `upstreamHead`, any number of `upstreamBody`, then exactly one of `upstreamEnd` / `upstreamFailed`
 /// (`upstreamFailed` may also come first, when no response arrived at all).
-protocol UpstreamResponseHandler: AnyObject {
+package protocol UpstreamResponseHandler: AnyObject {
     func upstreamHead(_ head: HTTPResponseHead) -> EventLoopFuture<Void>?
     /// Returns a future that completes when the next part may be delivered (backpressure).
     func upstreamBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void>?
     func upstreamEnd()
     func upstreamFailed(_ error: any Error)
-}
-
-/// An upstream endpoint with what the hot path needs precomputed at load: origin, request target and
-/// `Host` value (`target`; nil when the URL is not absolute http(s), which fails requests, not the load),
-/// and the redirects it may follow.
-struct ResolvedEndpoint: Sendable {
-    var endpoint: UpstreamEndpoint
-    let target: UpstreamTarget?
-    let redirects: RedirectPolicy
-
-    /// `redirectOrigins`: the target's `redirectOrigins`, in `UpstreamTarget.origin` form.
-    init?(_ endpoint: UpstreamEndpoint, redirectOrigins: [String] = []) {
-        guard URL(string: endpoint.url) != nil else { return nil }
-        self.endpoint = endpoint
-        self.target = UpstreamTarget(url: endpoint.url)
-        self.redirects = RedirectPolicy(origin: target?.origin ?? "", allowedOrigins: Set(redirectOrigins))
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
 }

@@ -11,14 +11,14 @@ import NIOHTTP1
 ///
 /// `@unchecked Sendable`: confined to its channel's event loop (the loop of its pool and of every task it
 /// serves).
-final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+package final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
+    package typealias InboundIn = HTTPClientResponsePart
+    package typealias OutboundOut = HTTPClientRequestPart
 
     /// The pool origin this connection belongs to.
-    let origin: String
+    package let origin: String
     /// False for a standing stream's own connection: closed after its one response, never reused.
-    let pooled: Bool
+    package let pooled: Bool
     private let pool: UpstreamLoopPool
     private var context: ChannelHandlerContext?
     private var task: UpstreamTask?
@@ -35,20 +35,20 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     private var closedWithBacklog = false
     private(set) var isOpen = true
     /// When the connection went back to the idle list (for the pool's idle timeout).
-    var idleSince = NIODeadline.now()
+    package var idleSince = NIODeadline.now()
 
-    init(origin: String, pool: UpstreamLoopPool, pooled: Bool) {
+    package init(origin: String, pool: UpstreamLoopPool, pooled: Bool) {
         self.origin = origin
         self.pool = pool
         self.pooled = pooled
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }
 
     /// Writes `task`'s request (head, body, end) and starts reading the response.
-    func run(_ task: UpstreamTask) {
+    package func run(_ task: UpstreamTask) {
         guard isOpen, let context else {
             task.connectionFailed(closeError ?? UpstreamError.remoteConnectionClosed, retryable: served > 0)
             return
@@ -67,7 +67,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Detaches the task and closes the connection (cancellation, timeouts, a failed handler future).
-    func abort() {
+    package func abort() {
         task = nil
         backlog.removeAll()
         bodyIdleTimer?.cancel()
@@ -76,18 +76,18 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Closes an idle connection (idle timeout, shutdown).
-    func close() {
+    package func close() {
         context?.close(promise: nil)
     }
 
     /// Parked in the pool: keep a read pending so a close by the server is noticed while idle.
-    func parked() {
+    package func parked() {
         context?.read()
     }
 
     // MARK: Inbound
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         guard task != nil else {
             // Bytes nobody asked for (on an idle connection, or after an abort): the connection is unusable.
@@ -105,17 +105,17 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
+    package func channelReadComplete(context: ChannelHandlerContext) {
         readMoreIfReady()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if closeError == nil { closeError = error }
         reusable = false
         context.close(promise: nil)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         isOpen = false
         bodyIdleTimer?.cancel()
         bodyIdleTimer = nil

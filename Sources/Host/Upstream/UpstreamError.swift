@@ -1,6 +1,6 @@
 /// Why the upstream client gave up on a request. The description names the case, so a log line (and
 /// `UpstreamFailure`'s message) says what happened.
-enum UpstreamError: Error, CustomStringConvertible, Equatable {
+package enum UpstreamError: Error, CustomStringConvertible, Equatable {
     /// No response head within `requestTimeout` (queueing, connecting and the server's think time included).
     case deadlineExceeded
     /// A POST response body went silent for longer than `streamIdleTimeout`.
@@ -19,14 +19,14 @@ enum UpstreamError: Error, CustomStringConvertible, Equatable {
     case shutdown
 
     /// True for the failures the gateway answers with 504.
-    var isTimeout: Bool {
+    package var isTimeout: Bool {
         switch self {
         case .deadlineExceeded, .readTimeout: true
         default: false
         }
     }
 
-    var description: String {
+    package var description: String {
         switch self {
         case .deadlineExceeded: "deadlineExceeded"
         case .readTimeout: "readTimeout"

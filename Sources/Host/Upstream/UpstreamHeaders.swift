@@ -8,9 +8,9 @@ import NIOHTTP1
 /// `MCP-Protocol-Version` reach the upstream with the gateway's own values, `Mcp-Session-Id` with the
 /// upstream's own session. `config.upstream.forwardHeaders` adds names; `Authorization` passes only when the
 /// target sets `forwardAuthorization`. Names in `reserved` never pass from the client, whatever is configured.
-enum UpstreamHeaders {
+package enum UpstreamHeaders {
     /// Client headers forwarded without configuration (lowercase).
-    static let forwardedByDefault: Set<String> = [
+    package static let forwardedByDefault: Set<String> = [
         "mcp-method", "mcp-name", "last-event-id", "traceparent", "tracestate", "baggage", "user-agent", "accept-language",
     ]
     /// Forwarded by default as a family: the 2026-07-28 mirrored parameters.
@@ -18,7 +18,7 @@ enum UpstreamHeaders {
 
     /// Headers that belong to one hop or to the gateway: never taken from the client, so `forwardHeaders`
     /// may not list them (the config reader refuses them by this set).
-    static let reserved: Set<String> = [
+    package static let reserved: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
         "transfer-encoding", "upgrade", "host", "content-length", "expect", "accept-encoding",
         "mcp-session-id", "mcp-protocol-version", "accept", "content-type",
@@ -27,7 +27,7 @@ enum UpstreamHeaders {
 
     /// The headers of an upstream request made for `client`. `forwardHeaders`: the configured extra names,
     /// lowercase.
-    static func make(
+    package static func make(
         from client: HTTPHeaders,
         forwardAuthorization: Bool,
         forwardHeaders: Set<String> = [],
@@ -64,7 +64,7 @@ enum UpstreamHeaders {
     /// message itself (its media types, protocol version and mirrored method, name and parameters, which the
     /// body carries anyway). The client's other headers, `Authorization`, the upstream's `Mcp-Session-Id`,
     /// `X-Forwarded-For` and the filters' additions stay with the configured origin.
-    static func forOtherOrigin(_ headers: HTTPHeaders) -> HTTPHeaders {
+    package static func forOtherOrigin(_ headers: HTTPHeaders) -> HTTPHeaders {
         var out = HTTPHeaders()
         for (name, value) in headers {
             let lower = name.lowercased()
@@ -75,6 +75,6 @@ enum UpstreamHeaders {
 
     private static let crossOriginSafe: Set<String> = ["accept", "content-type", "mcp-protocol-version", "mcp-method", "mcp-name"]
 
-    static let acceptBoth = "application/json, text/event-stream"
-    static let acceptStream = "text/event-stream"
+    package static let acceptBoth = "application/json, text/event-stream"
+    package static let acceptStream = "text/event-stream"
 }

@@ -11,7 +11,7 @@ import Prometheus
 /// pooled: however many clients hold streams, requests keep their connections.
 ///
 /// `@unchecked Sendable`: confined to `eventLoop`; the client reaches it through an immutable table.
-final class UpstreamLoopPool: @unchecked Sendable {
+package final class UpstreamLoopPool: @unchecked Sendable {
     /// One origin's connections on this loop. `@unchecked Sendable`: confined to the pool's loop.
     private final class OriginPool: @unchecked Sendable {
         /// Oldest first: reuse takes the most recent (`popLast`), the idle timeout trims from the front.
@@ -22,13 +22,13 @@ final class UpstreamLoopPool: @unchecked Sendable {
         var sweep: Scheduled<Void>?
     }
 
-    let eventLoop: any EventLoop
+    package let eventLoop: any EventLoop
     private let settings: Settings
     private var origins: [String: OriginPool] = [:]
     private var connections: [ObjectIdentifier: UpstreamConnection] = [:]
     private var shutDown = false
 
-    struct Settings: Sendable {
+    package struct Settings: Sendable {
         var connectTimeout: TimeAmount
         var idleTimeout: TimeAmount
         var maxConnections: Int
@@ -37,14 +37,14 @@ final class UpstreamLoopPool: @unchecked Sendable {
         var poolWaits: Counter?
     }
 
-    init(eventLoop: any EventLoop, settings: Settings) {
+    package init(eventLoop: any EventLoop, settings: Settings) {
         self.eventLoop = eventLoop
         self.settings = settings
     }
 
     /// Gives `task` a connection to its target's origin: an idle one (unless `fresh`), a new one within the
     /// limit, or a place in the origin's FIFO queue.
-    func acquire(for task: UpstreamTask, fresh: Bool) {
+    package func acquire(for task: UpstreamTask, fresh: Bool) {
         guard !shutDown else {
             task.fail(UpstreamError.shutdown)
             return
@@ -73,7 +73,7 @@ final class UpstreamLoopPool: @unchecked Sendable {
 
     /// Takes back a connection after a complete keep-alive response: to the first waiting request, else
     /// to the idle list.
-    func release(_ connection: UpstreamConnection) {
+    package func release(_ connection: UpstreamConnection) {
         guard connection.pooled, !shutDown, connection.isOpen else {
             connection.close()
             return
@@ -92,7 +92,7 @@ final class UpstreamLoopPool: @unchecked Sendable {
     }
 
     /// A connection closed (by either side): it no longer counts, and a waiting request may open another.
-    func connectionClosed(_ connection: UpstreamConnection) {
+    package func connectionClosed(_ connection: UpstreamConnection) {
         guard connections.removeValue(forKey: ObjectIdentifier(connection)) != nil, connection.pooled,
             let pool = origins[connection.origin]
         else { return }
@@ -102,7 +102,7 @@ final class UpstreamLoopPool: @unchecked Sendable {
     }
 
     /// Closes every connection and refuses new requests.
-    func shutdown() {
+    package func shutdown() {
         shutDown = true
         for pool in origins.values {
             pool.sweep?.cancel()

@@ -3,21 +3,21 @@ import Foundation
 /// Where an upstream request goes, parsed once: the connection origin (scheme, host, port), the request
 /// target (path and query) and the `Host` header value. Built when the configuration loads and when a
 /// redirect names a new location; never on the hot path.
-struct UpstreamTarget: Sendable, Equatable {
+package struct UpstreamTarget: Sendable, Equatable {
     /// `https`: the connection is wrapped in TLS.
-    let tls: Bool
+    package let tls: Bool
     /// The host to connect to, without IPv6 brackets.
-    let host: String
-    let port: Int
+    package let host: String
+    package let port: Int
     /// The request target: path and query, at least `/`.
-    let path: String
+    package let path: String
     /// The `Host` header: host, plus `:port` when the port is not the scheme's default.
-    let hostHeader: String
+    package let hostHeader: String
     /// `scheme://host[:port]`: the key of the connection pool and what "same origin" compares.
-    let origin: String
+    package let origin: String
 
     /// Parses an absolute `http` or `https` URL; nil for anything else.
-    init?(url string: String) {
+    package init?(url string: String) {
         guard let components = URLComponents(string: string), let scheme = components.scheme?.lowercased(),
             scheme == "http" || scheme == "https", var host = components.host, !host.isEmpty
         else { return nil }
@@ -40,11 +40,11 @@ struct UpstreamTarget: Sendable, Equatable {
     }
 
     /// The absolute URL.
-    var url: String { origin + path }
+    package var url: String { origin + path }
 
     /// The target a `Location` header names, resolved against this one; nil when it is not http(s).
     /// Whether it may be followed is `RedirectPolicy`'s decision.
-    func resolving(location: String) -> UpstreamTarget? {
+    package func resolving(location: String) -> UpstreamTarget? {
         guard let base = URL(string: url), let resolved = URL(string: location, relativeTo: base) else { return nil }
         return UpstreamTarget(url: resolved.absoluteString)
     }

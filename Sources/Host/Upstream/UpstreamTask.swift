@@ -9,17 +9,17 @@ import NIOHTTP1
 ///
 /// `@unchecked Sendable`: confined to `eventLoop` (the exchange's, which is also the loop of every
 /// connection it runs on); only `cancel()` may be called from elsewhere, and it hops.
-final class UpstreamTask: @unchecked Sendable {
-    let eventLoop: any EventLoop
+package final class UpstreamTask: @unchecked Sendable {
+    package let eventLoop: any EventLoop
     private let pool: UpstreamLoopPool
     private(set) var target: UpstreamTarget
-    let method: HTTPMethod
+    package let method: HTTPMethod
     private(set) var headers: HTTPHeaders
-    let body: ByteBuffer?
+    package let body: ByteBuffer?
     /// The longest silence on the response body (nil: none).
-    let idleTimeout: TimeAmount?
+    package let idleTimeout: TimeAmount?
     /// A long-lived stream: it runs on a connection opened for it and closed after it, never pooled.
-    let ownConnection: Bool
+    package let ownConnection: Bool
     private let redirectPolicy: RedirectPolicy
     private let logger: Logger
     private var handler: (any UpstreamResponseHandler)?
@@ -31,7 +31,7 @@ final class UpstreamTask: @unchecked Sendable {
     private var redirects = 0
     private var retried = false
 
-    init(
+    package init(
         target: UpstreamTarget, request: UpstreamRequest, eventLoop: any EventLoop, pool: UpstreamLoopPool,
         idleTimeout: TimeAmount?, ownConnection: Bool, logger: Logger, handler: any UpstreamResponseHandler
     ) {
@@ -50,16 +50,16 @@ final class UpstreamTask: @unchecked Sendable {
     }
 
     /// True once the handler got its last callback (or the request was cancelled).
-    var finished: Bool { handler == nil }
+    package var finished: Bool { handler == nil }
 
     /// Arms the time-to-head deadline and asks for a connection.
-    func start(requestTimeout: TimeAmount) {
+    package func start(requestTimeout: TimeAmount) {
         deadline = eventLoop.scheduleTask(in: requestTimeout) { [self] in fail(UpstreamError.deadlineExceeded) }
         pool.acquire(for: self, fresh: false)
     }
 
     /// Called by the pool: run the current attempt on `connection`.
-    func attach(_ connection: UpstreamConnection) {
+    package func attach(_ connection: UpstreamConnection) {
         guard !finished else {
             pool.release(connection)
             return
@@ -70,7 +70,7 @@ final class UpstreamTask: @unchecked Sendable {
 
     // MARK: Response (called by the connection)
 
-    func responseHead(_ head: HTTPResponseHead) -> EventLoopFuture<Void>? {
+    package func responseHead(_ head: HTTPResponseHead) -> EventLoopFuture<Void>? {
         if (300..<400).contains(head.status.code) {
             switch redirectPolicy.decide(status: head.status, location: head.headers.first(name: "location"), from: target, followed: redirects) {
             case .follow(let next, let crossOrigin):
@@ -85,13 +85,13 @@ final class UpstreamTask: @unchecked Sendable {
         return handler?.upstreamHead(head)
     }
 
-    func responseBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void>? {
+    package func responseBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void>? {
         guard redirect == nil else { return nil }
         return handler?.upstreamBody(buffer)
     }
 
     /// The response is complete; the connection was already handed back (or closed).
-    func responseEnd() {
+    package func responseEnd() {
         connection = nil
         if let next = redirect {
             redirect = nil
@@ -106,7 +106,7 @@ final class UpstreamTask: @unchecked Sendable {
     /// The connection closed or failed under the current attempt. `retryable`: nothing of a response had
     /// arrived on a connection that had served before, so the server most likely closed it while it sat
     /// idle in the pool and never processed this request; that earns one attempt on a fresh connection.
-    func connectionFailed(_ error: any Error, retryable: Bool) {
+    package func connectionFailed(_ error: any Error, retryable: Bool) {
         connection = nil
         guard !finished else { return }
         if retryable && !retried {
@@ -119,7 +119,7 @@ final class UpstreamTask: @unchecked Sendable {
 
     /// Ends the request with `error` unless the handler already finished; closes its connection. The error's
     /// detail is logged here, the one place every failure passes: clients only learn its kind.
-    func fail(_ error: any Error) {
+    package func fail(_ error: any Error) {
         deadline?.cancel()
         deadline = nil
         if let connection {
@@ -141,7 +141,7 @@ final class UpstreamTask: @unchecked Sendable {
     }
 
     /// `UpstreamCall.cancel()`: from any thread.
-    func cancel() {
+    package func cancel() {
         if eventLoop.inEventLoop {
             fail(UpstreamError.cancelled)
         } else {

@@ -3,6 +3,7 @@ import NIOHTTP1
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateUpstream
 
 /// What a fan-out member's answer comes to (`ResponseCollector`), and a DELETE's (`StatusCollector`).
 @Suite("Response collector")

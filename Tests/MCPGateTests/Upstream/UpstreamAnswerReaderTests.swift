@@ -3,6 +3,7 @@ import NIOHTTP1
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateUpstream
 
 /// What a reader told its sink, in a comparable form.
 private enum Heard: Equatable {

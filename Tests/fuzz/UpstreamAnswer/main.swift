@@ -1,6 +1,7 @@
 import NIOCore
 
 @testable import MCPGate
+@testable import MCPGateUpstream
 
 /// libFuzzer target: the bytes of an upstream's answer body, read the two ways the gateway reads them.
 ///

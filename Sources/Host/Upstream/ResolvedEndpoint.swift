@@ -1,0 +1,18 @@
+import Foundation
+
+/// An upstream endpoint with what the hot path needs precomputed at load: origin, request target and
+/// `Host` value (`target`; nil when the URL is not absolute http(s), which fails requests, not the load),
+/// and the redirects it may follow.
+package struct ResolvedEndpoint: Sendable {
+    package var endpoint: UpstreamEndpoint
+    package let target: UpstreamTarget?
+    package let redirects: RedirectPolicy
+
+    /// `redirectOrigins`: the target's `redirectOrigins`, in `UpstreamTarget.origin` form.
+    package init?(_ endpoint: UpstreamEndpoint, redirectOrigins: [String] = []) {
+        guard URL(string: endpoint.url) != nil else { return nil }
+        self.endpoint = endpoint
+        self.target = UpstreamTarget(url: endpoint.url)
+        self.redirects = RedirectPolicy(origin: target?.origin ?? "", allowedOrigins: Set(redirectOrigins))
+    }
+}
