@@ -107,6 +107,14 @@ let package = Package(
             path: "bench/PluginChainBench",
             swiftSettings: swiftSettings
         ),
+        // The session codec (Sources/Host/Session): keyring, sealer, session and requestState formats. A leaf:
+        // it depends on swift-crypto only.
+        .target(
+            name: "MCPGateSession",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/Host/Session",
+            swiftSettings: swiftSettings
+        ),
         // The upstream transport (Sources/Host/Upstream): HTTP/1.1 client and pools, SSE framing, the answer
         // reader and fan-out. It knows nothing of the gateway above it: an import that points up cannot compile.
         .target(
@@ -127,7 +135,7 @@ let package = Package(
         .target(
             name: "MCPGate",
             dependencies: [
-                "PluginAPI", "CMCPGate", "CJansson", "MCPGateUpstream",
+                "PluginAPI", "CMCPGate", "CJansson", "MCPGateSession", "MCPGateUpstream",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -140,7 +148,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Sources/Host",
-            exclude: ["Upstream"],
+            exclude: ["Session", "Upstream"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -154,7 +162,7 @@ let package = Package(
         .testTarget(
             name: "MCPGateTests",
             dependencies: [
-                "MCPGate", "MCPGateUpstream", "PluginAPI", "CJansson",
+                "MCPGate", "MCPGateSession", "MCPGateUpstream", "PluginAPI", "CJansson",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -177,7 +185,7 @@ if Context.environment["MCPGATE_FUZZ"] == "1" {
         .executableTarget(
             name: "FuzzRequestEntry",
             dependencies: [
-                "MCPGate", "MCPGateUpstream", "PluginAPI",
+                "MCPGate", "MCPGateSession", "MCPGateUpstream", "PluginAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -3,6 +3,7 @@ import Logging
 import Foundation
 import MCPGate
 import PluginAPI
+import MCPGateSession
 
 /// `mcpgate`: the command line. `mcpgate -f config.yaml` runs the gateway.
 @main

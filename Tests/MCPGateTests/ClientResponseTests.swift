@@ -7,6 +7,7 @@ import Testing
 
 @testable import MCPGate
 @testable import MCPGateUpstream
+@testable import MCPGateSession
 
 /// Nothing can be written to a client outside its own response (attack run C1: a body part and `.end` written
 /// after a complete response aborted the process through NIO's precondition).

@@ -2,6 +2,7 @@ import NIOHTTP1
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateSession
 
 @Suite("JSON-RPC parsing and 2026-07-28 header checks")
 struct RPCMessageTests {

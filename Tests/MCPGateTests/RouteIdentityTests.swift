@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateSession
 
 /// An unnamed route's identity (bound into its sealed session ids) comes from what it serves, never from where
 /// it listens (issue #10: replicas on other ports share sessions).

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateSession
 
 /// A small deterministic generator so a failing fuzz case can be replayed.
 private struct SplitMix64: RandomNumberGenerator {

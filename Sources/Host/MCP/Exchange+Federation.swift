@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import Prometheus
 import MCPGateUpstream
+import MCPGateSession
 
 /// A federated route: several targets (or prefixed names) behind one endpoint. `initialize` and the list
 /// methods fan out to every target concurrently and are merged; calls go to the owning target with names

@@ -3,6 +3,7 @@ import NIOHTTP1
 import Prometheus
 import Logging
 import MCPGateUpstream
+import MCPGateSession
 
 /// The handshake era (2024-11-05 … 2025-11-25): `initialize` opens a sealed session pinned to one replica
 /// of each target; every later POST, GET and DELETE of that session goes to the pinned replica with the

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import Prometheus
 import MCPGateUpstream
+import MCPGateSession
 
 /// The 2026-07-28 era: every POST stands alone. The gateway checks the mirrored headers against the body,
 /// routes to a replica (or to the one a gateway-sealed `requestState` names), relays the answer, and seals

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import Prometheus
 import MCPGateUpstream
+import MCPGateSession
 
 /// One client request through the gateway: the checks every request passes (method, origin, era), then
 /// the era's own flow (`Exchange+Handshake`, `Exchange+Modern`), the upstream call and the relay of its

@@ -1,3 +1,4 @@
+import MCPGateSession
 /// The MCP protocol revisions the gateway speaks, and how a request's era is told from its headers
 /// (as the official SDK dispatches: by `MCP-Protocol-Version` only).
 enum ProtocolVersion {

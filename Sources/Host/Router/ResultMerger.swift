@@ -1,4 +1,5 @@
 import CJansson
+import MCPGateSession
 
 /// Builds the results a federated route answers with from its targets' results: one `initialize` result
 /// (capabilities merged, instructions joined, the gateway's own server info) and one page of each list

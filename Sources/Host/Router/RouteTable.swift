@@ -1,4 +1,5 @@
 import PluginAPI
+import MCPGateSession
 
 /// The routes of one bind, in the order requests are matched against them: listener by `Host`, then route
 /// by path. Built at load; read-only afterwards.

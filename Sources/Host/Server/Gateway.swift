@@ -6,6 +6,7 @@ import PluginAPI
 import Synchronization
 import Prometheus
 import MCPGateUpstream
+import MCPGateSession
 
 /// The running gateway: loads the runtime from a config, binds the client ports and the admin endpoints,
 /// reloads on SIGHUP (keys, routes, targets, limits; binds and admin addresses need a restart) and drains

@@ -4,7 +4,7 @@
 /// whitespace, any other character, a length that leaves a lone 6-bit group, and non-zero unused
 /// bits in the last character. So every byte string has exactly one accepted encoding, and a token
 /// that differs from a sealed one in any bit never decodes to the same bytes.
-enum Base64URL {
+package enum Base64URL {
     /// The 64 output characters, indexed by 6-bit value.
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
@@ -20,12 +20,12 @@ enum Base64URL {
     private static let invalid: UInt8 = 0xFF
 
     /// The number of characters `encode` produces for `byteCount` bytes.
-    static func encodedCount(_ byteCount: Int) -> Int {
+    package static func encodedCount(_ byteCount: Int) -> Int {
         (byteCount / 3) * 4 + [0, 2, 3][byteCount % 3]
     }
 
     /// Encodes `bytes` as unpadded base64url.
-    static func encode(_ bytes: [UInt8]) -> String {
+    package static func encode(_ bytes: [UInt8]) -> String {
         let outputCount = encodedCount(bytes.count)
         if outputCount == 0 { return "" }
         return alphabet.withUnsafeBufferPointer { alphabet in
@@ -66,7 +66,7 @@ enum Base64URL {
 
     /// Decodes unpadded base64url, or returns nil when `text` is not the canonical encoding of any
     /// byte string (see the type's comment).
-    static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
+    package static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
         if let decoded = text.withContiguousStorageIfAvailable({ decode(buffer: $0) }) {
             return decoded
         }

@@ -1,29 +1,29 @@
 /// A cursor over a byte array for strict binary decoding: every read checks the bounds and
 /// returns nil instead of trapping when the input is short.
-struct ByteReader {
+package struct ByteReader {
     private let bytes: [UInt8]
     private var offset = 0
 
-    init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8]) {
         self.bytes = bytes
     }
 
     /// True when every byte has been read.
-    var isAtEnd: Bool { offset == bytes.count }
+    package var isAtEnd: Bool { offset == bytes.count }
 
-    mutating func readUInt8() -> UInt8? {
+    package mutating func readUInt8() -> UInt8? {
         guard offset < bytes.count else { return nil }
         defer { offset += 1 }
         return bytes[offset]
     }
 
-    mutating func readUInt16() -> UInt16? {
+    package mutating func readUInt16() -> UInt16? {
         guard bytes.count - offset >= 2 else { return nil }
         defer { offset += 2 }
         return UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
     }
 
-    mutating func readUInt64() -> UInt64? {
+    package mutating func readUInt64() -> UInt64? {
         guard bytes.count - offset >= 8 else { return nil }
         var value: UInt64 = 0
         for index in offset..<offset + 8 {
@@ -33,7 +33,7 @@ struct ByteReader {
         return value
     }
 
-    mutating func readBytes(_ count: Int) -> ArraySlice<UInt8>? {
+    package mutating func readBytes(_ count: Int) -> ArraySlice<UInt8>? {
         guard count >= 0, bytes.count - offset >= count else { return nil }
         defer { offset += count }
         return bytes[offset..<offset + count]
@@ -41,7 +41,7 @@ struct ByteReader {
 
     /// Reads a `u16 length | UTF-8 bytes` string; nil when short, longer than `maxByteCount`, or
     /// not valid UTF-8.
-    mutating func readString(maxByteCount: Int) -> String? {
+    package mutating func readString(maxByteCount: Int) -> String? {
         guard let length = readUInt16(), Int(length) <= maxByteCount, let utf8 = readBytes(Int(length)) else {
             return nil
         }

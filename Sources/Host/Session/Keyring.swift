@@ -12,7 +12,7 @@ import Crypto
 /// search, so opening tries every key whose id matches and a collision costs one extra AES-GCM open.
 public struct Keyring: Sendable {
     /// One master key's derived keys.
-    struct Member: Sendable {
+    package struct Member: Sendable {
         /// First two bytes of SHA-256 of the master key, big-endian.
         let id: UInt16
         /// One derived AES-256 key per purpose, indexed like `SealPurpose.allCases`.
@@ -28,7 +28,7 @@ public struct Keyring: Sendable {
     }
 
     /// The members in configuration order; the first seals. Never empty.
-    let members: [Member]
+    package let members: [Member]
 
     /// The byte length every master key must have.
     public static let masterKeyByteCount = 32

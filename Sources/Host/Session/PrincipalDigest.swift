@@ -7,8 +7,8 @@ import Crypto
 /// It is a plain hash, not a secret: the token around it is what keeps it confidential.
 public struct PrincipalDigest: Sendable, Equatable, Hashable {
     /// The digest as two big-endian halves; two words compare and hash faster than an array.
-    let high: UInt64
-    let low: UInt64
+    package let high: UInt64
+    package let low: UInt64
 
     /// The number of bytes in a digest.
     public static let byteCount = 16

@@ -3,29 +3,37 @@
 /// (MCP spec: `requestState` is attacker-controlled and must be integrity-protected when it drives routing).
 ///
 /// Token: `mcpgate.` + a `Sealer` token (purpose `requestState`, context = route identity).
-struct RequestStateCodec: Sendable {
-    static let prefix = "mcpgate."
+package struct RequestStateCodec: Sendable {
+    package static let prefix = "mcpgate."
     /// How long a wrapped state stays valid (the SDK's own default is 600 s).
-    static let lifetimeSeconds: UInt64 = 600
+    package static let lifetimeSeconds: UInt64 = 600
 
-    struct State: Equatable {
-        var target: String
-        var endpoint: String
-        var principal: PrincipalDigest?
-        var expiresAt: UInt64
+    package struct State: Equatable {
+        package var target: String
+        package var endpoint: String
+        package var principal: PrincipalDigest?
+        package var expiresAt: UInt64
         /// The upstream's `requestState`, byte for byte.
-        var upstreamState: String
+        package var upstreamState: String
+
+        package init(target: String, endpoint: String, principal: PrincipalDigest?, expiresAt: UInt64, upstreamState: String) {
+            self.target = target
+            self.endpoint = endpoint
+            self.principal = principal
+            self.expiresAt = expiresAt
+            self.upstreamState = upstreamState
+        }
     }
 
-    enum OpenError: Error { case notOurs, invalid, expired }
+    package enum OpenError: Error { case notOurs, invalid, expired }
 
     private let sealer: Sealer
 
-    init(keyring: Keyring) {
+    package init(keyring: Keyring) {
         self.sealer = Sealer(keyring: keyring, purpose: .requestState)
     }
 
-    func seal(_ state: State, route: [UInt8]) -> String {
+    package func seal(_ state: State, route: [UInt8]) -> String {
         var out: [UInt8] = [1]
         Self.append(state.expiresAt, to: &out)
         Self.append(Array(state.target.utf8), to: &out)
@@ -37,7 +45,7 @@ struct RequestStateCodec: Sendable {
 
     /// Opens a token the gateway sealed. `notOurs` when it is not a gateway token at all (the upstream's own
     /// state, passed through as is).
-    func open(_ token: String, route: [UInt8], now: UInt64) throws(OpenError) -> State {
+    package func open(_ token: String, route: [UInt8], now: UInt64) throws(OpenError) -> State {
         guard token.hasPrefix(Self.prefix) else { throw .notOurs }
         let bytes: [UInt8]
         do {

@@ -9,5 +9,5 @@ public enum SealPurpose: String, Sendable, CaseIterable {
     case cursor
 
     /// The HKDF `info` string: `mcpgate/<purpose>/v1`.
-    var keyDerivationInfo: String { "mcpgate/\(rawValue)/v1" }
+    package var keyDerivationInfo: String { "mcpgate/\(rawValue)/v1" }
 }

@@ -18,9 +18,9 @@ import Foundation
 /// A sealer is an immutable value and safe to use from any thread. Neither call derives keys.
 public struct Sealer: Sendable {
     /// The envelope format this build writes and reads.
-    static let version: UInt8 = 1
+    package static let version: UInt8 = 1
     /// version + key id + nonce + tag.
-    static let overhead = 1 + 2 + 12 + 16
+    package static let overhead = 1 + 2 + 12 + 16
 
     /// The purpose this sealer was made for.
     public let purpose: SealPurpose

@@ -14,11 +14,11 @@
 /// trailing bytes are all refused.
 extension SessionState {
     /// The payload format this build writes and reads.
-    static let formatVersion: UInt8 = 1
+    package static let formatVersion: UInt8 = 1
 
     /// The encoded payload, or an empty array (which never decodes) when the state does not fit
     /// the encoding limits.
-    func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         guard fitsEncodingLimits else { return [] }
         var size = 1 + 8 + 8 + 1 + (principal == nil ? 0 : PrincipalDigest.byteCount) + 2 + protocolVersion.utf8.count + 1
         for entry in entries {
@@ -51,7 +51,7 @@ extension SessionState {
     /// Decodes a payload made by `encoded()`.
     ///
     /// - Throws: `SessionError.malformed` for anything `encoded()` would not have produced.
-    init(encoded bytes: [UInt8]) throws(SessionError) {
+    package init(encoded bytes: [UInt8]) throws(SessionError) {
         var reader = ByteReader(bytes)
         guard reader.readUInt8() == Self.formatVersion,
             let issuedAt = reader.readUInt64(),
