@@ -216,7 +216,7 @@ final class Exchange {
         case .continue, .drop:
             return nil
         case .reject(let rejection):
-            return Array("{\"jsonrpc\":\"2.0\",\"id\":\(message.idJSON),\"error\":\(rejection.errorObjectJSON)}".utf8)
+            return Array(rejection.responseBody(idJSON: message.idJSON).utf8)
         case .respond(let reply):
             return Array(reply.resultResponseBody(idJSON: message.idJSON).utf8)
         }
