@@ -4,9 +4,10 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-/// Builds a client connection's pipeline: the request-start watcher (raw bytes), the HTTP/1.1 codec with
-/// pipelining assistance and protocol-error answers, then the MCP exchange handler. Connections past
-/// `maxConnections`, or past `maxConnectionsPerClient` from one address, are closed at accept.
+/// Builds a client connection's pipeline: the request-start watcher (raw bytes), the HTTP/1.1 codec (its decoder
+/// bounded by `maxHeaderBytes`), pipelining assistance, the closing-connection error filter, the header-overflow
+/// answer, NIO's protocol-error answers, then the MCP exchange handler. Connections past `maxConnections`, or past
+/// `maxConnectionsPerClient` from one address, are closed at accept.
 enum ClientPipeline {
     static func configure(
         channel: any Channel,
@@ -35,9 +36,14 @@ enum ClientPipeline {
             let sync = channel.pipeline.syncOperations
             let watcher = RequestStartWatcher()
             let errorFilter = ClosingConnectionErrorFilter()
-            try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+            try sync.configureHTTPServerPipeline(
+                withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: true,
+                withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
+                withDecoderLimitConfiguration: HeaderOverflowHandler.decoderLimits(maxHeaderBytes: limits.maxHeaderBytes))
+            let pipelining = try sync.handler(type: HTTPServerPipelineHandler.self)
             try sync.addHandler(watcher, position: .first)
-            try sync.addHandler(errorFilter, position: .after(try sync.handler(type: HTTPServerPipelineHandler.self)))
+            try sync.addHandler(errorFilter, position: .after(pipelining))
+            try sync.addHandler(HeaderOverflowHandler(maxHeaderBytes: limits.maxHeaderBytes), position: .after(errorFilter))
             try sync.addHandler(
                 MCPExchangeHandler(
                     runtimeBox: runtimeBox, services: services, bindPort: bindPort, watcher: watcher, errorFilter: errorFilter,
