@@ -8,8 +8,8 @@ import Testing
 @testable import MCPGate
 
 /// The client pipeline as `ClientPipeline` builds it, on an embedded channel: the header limit inside NIO's decoder
-/// answered with the gateway's 431.
-@Suite("Client pipeline: header limit")
+/// answered with the gateway's 431, and a connection's part in a graceful shutdown (quiesce, grace period).
+@Suite("Client pipeline: header limit and shutdown")
 struct ClientPipelineTests {
     /// A client connection with the whole pipeline, serving a route whose upstream is never reached.
     private func connection(limits: String = "{ maxHeaderBytes: 1024 }") throws -> EmbeddedChannel {
@@ -75,6 +75,27 @@ struct ClientPipelineTests {
         let channel = try connection()
         try send(channel, "GET /\(String(repeating: "a", count: 1100)) HTTP/1.1\r\nHost: 127.0.0.1:3000\r\n\r\n")
         #expect(try written(channel).hasPrefix("HTTP/1.1 431 "))
+        _ = try? channel.finish()
+    }
+
+    @Test func anIdleConnectionClosesWhenAskedToQuiesce() throws {
+        let channel = try connection()
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(!channel.isActive)
+        _ = try? channel.finish()
+    }
+
+    @Test func aRequestStillArrivingLosesItsConnectionWhenTheGracePeriodEnds() throws {
+        let channel = try connection(limits: "{ shutdownGracePeriod: 3s }")
+        try send(
+            channel,
+            "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:3000\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+                + "Content-Length: 100\r\n\r\n{")
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(2900))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        #expect(!channel.isActive)
         _ = try? channel.finish()
     }
 }

@@ -176,6 +176,14 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// The shutdown grace period ended (`ShutdownGraceHandler`): an open stream ends cleanly (the quiescing HTTP
+    /// pipeline then closes the connection); a request still unanswered, or still arriving, loses its connection.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ShutdownGraceExpiredEvent else { return context.fireUserInboundEventTriggered(event) }
+        exchange?.endForShutdown()
+        if response != nil { context.close(promise: nil) }
+    }
+
     // MARK: Backpressure
 
     func read(context: ChannelHandlerContext) {
