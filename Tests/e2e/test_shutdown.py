@@ -146,6 +146,7 @@ def test_sigterm_drains_then_exits_zero(procs):
     code = gw.proc.wait(GRACE + 5)
     exited = time.monotonic() - t0
     assert code == 0, f"exit {code}\n{gw.log_text()}"
+    assert "ERROR:" not in gw.log_text(200000), gw.log_text()  # e.g. NIO: a task scheduled on a loop already shut down
     assert exited < GRACE + 2.0, f"exited {exited:.2f}s after SIGTERM (grace {GRACE}s)"
     print(
         f"after SIGTERM: idle closed {idle_closed:.2f}s, call ended {outcome['ended'] - t0:.2f}s, "
@@ -168,6 +169,7 @@ def test_idle_keep_alive_connections_do_not_hold_shutdown(procs):
     code = gw.proc.wait(15)
     exited = time.monotonic() - t0
     assert code == 0, gw.log_text()
+    assert "ERROR:" not in gw.log_text(200000), gw.log_text()
     assert exited < 2.0, f"exited {exited:.2f}s after SIGTERM"
     print(f"idle only: exit 0 at {exited:.2f}s after SIGTERM")
     for conn in idle:

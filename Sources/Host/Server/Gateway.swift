@@ -53,6 +53,14 @@ public final class Gateway: Sendable {
     /// at once, then the drain within `config.limits.shutdownGracePeriod`), then reload, admin and chores; then the
     /// upstream pools and the event loops close.
     public func run() async throws {
+        try await serve()
+        await services.upstream.shutdown()
+        try? await group.shutdownGracefully()
+    }
+
+    /// Binds, then runs the service group until it has shut down. What it made (the listeners and their quiescing
+    /// helpers) is released when it returns, while the event loops still run.
+    private func serve() async throws {
         let listeners = try await GatewayListeners.bind(config: startConfig, group: group, runtimeBox: runtimeBox, services: services, logger: logger)
         let admin = try await AdminServer.start(config: startConfig, group: group, hooks: adminHooks(), logger: logger)
         let hangups = await UnixSignalsSequence(trapping: .sighup)
@@ -69,8 +77,6 @@ public final class Gateway: Sendable {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await serviceGroup.run()
-        await services.upstream.shutdown()
-        try? await group.shutdownGracefully()
     }
 
     /// Re-reads the config file and swaps the runtime in; the old one keeps serving on failure.
