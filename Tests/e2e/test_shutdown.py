@@ -11,8 +11,10 @@ import http.client
 import select
 import signal
 import socket
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -21,9 +23,12 @@ import pytest
 from harness import (
     RawSession,
     TunedGateway,
+    Upstream,
     encode_body,
+    modern_request,
     parse_http_replies,
     port_accepts,
+    raw_post,
     read_until_closed,
     response_for,
     rpc,
@@ -35,6 +40,15 @@ from harness import (
 pytestmark = pytest.mark.timeout(90)
 
 GRACE = 3.0
+CANCELLABLE = Path(__file__).resolve().parent / "servers" / "cancellable.py"
+
+
+class CancellableUpstream(Upstream):
+    """servers/cancellable.py: `sleepy(seconds)` and `lifecycle()`, which counts the calls it saw cancelled."""
+
+    def spawn(self) -> "CancellableUpstream":
+        self._spawn([sys.executable, str(CANCELLABLE), "--port", str(self.port), "--name", self.name])
+        return self
 
 
 def idle_keep_alive_connection(gw: TunedGateway, session: RawSession) -> http.client.HTTPConnection:
@@ -198,3 +212,42 @@ def test_sighup_reloads_the_configuration(procs):
     r, res = session.request("ping")
     assert r.status_code == 200 and "result" in res, r.text[:500]
     session.close()
+
+
+def test_a_call_outliving_the_grace_period_ends_cleanly_and_is_cancelled_upstream(procs):
+    """A 2026-07-28 `tools/call` streaming progress for 20 s: SIGTERM with a 2 s grace period ends its stream
+    cleanly when the period ends, the upstream sees the call cancelled, and the process exits 0."""
+    upstream = CancellableUpstream("shutdown-sleepy", procs.logdir)
+    procs.started.append(upstream)
+    upstream.spawn().wait_ready()
+    grace = 2.0
+    gw = tuned_gateway(procs, {"t": [upstream.url]}, settings={"limits": {"shutdownGracePeriod": f"{grace:g}s"}})
+    msg, headers = modern_request("tools/call", {"name": "sleepy", "arguments": {"seconds": 20}})
+    msg["params"]["_meta"]["progressToken"] = "t"
+    sock = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    sock.sendall(raw_post("/mcp", encode_body(msg), {"Host": f"127.0.0.1:{gw.port}", **headers}))
+    first = b""
+    while b"notifications/progress" not in first:
+        chunk = sock.recv(65536)
+        assert chunk, first[:500]
+        first += chunk
+    assert first.lower().startswith(b"http/1.1 200") and b"chunked" in first.lower(), first[:500]
+
+    assert gw.proc is not None
+    t0 = time.monotonic()
+    gw.proc.send_signal(signal.SIGTERM)
+    rest = read_until_closed(sock, grace + 4, t0)
+    sock.close()
+    assert rest.closed and rest.closed_after is not None, "the stream was not ended"
+    assert grace - 0.5 <= rest.closed_after < grace + 1.5, f"ended {rest.closed_after:.2f}s after SIGTERM"
+    raw = first + rest.data
+    assert raw.endswith(b"0\r\n\r\n"), f"the chunked response was cut, not ended: ...{raw[-200:]!r}"
+    code = gw.proc.wait(grace + 5)
+    assert code == 0 and time.monotonic() - t0 < grace + 2.0, gw.log_text()
+
+    def lifecycle() -> dict[str, int]:
+        with httpx2.Client(timeout=10) as hc:
+            m, h = modern_request("tools/call", {"name": "lifecycle", "arguments": {}})
+            return response_for(hc.post(upstream.url, content=encode_body(m), headers=h), m["id"])["result"]["structuredContent"]
+
+    assert wait_until(lambda: lifecycle()["cancelled"] == 1, timeout=4.0), lifecycle()
