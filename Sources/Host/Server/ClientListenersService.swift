@@ -1,7 +1,6 @@
 import Logging
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 
 /// The client listeners as a service of the gateway's `ServiceGroup` (the one shut down first). While it runs
 /// the gateway reports ready. On graceful shutdown (SIGTERM, SIGINT) it reports not ready at once, stops
