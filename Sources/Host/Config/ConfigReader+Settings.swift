@@ -7,7 +7,7 @@ extension ConfigReader {
     static let limitsKeys = [
         "maxRequestBodyBytes", "maxHeaderBytes", "maxResponseBodyBytes", "maxSseEventBytes", "maxOpenStreams",
         "maxConnections", "maxConnectionsPerClient", "clientIdleTimeout", "requestHeaderTimeout", "requestBodyTimeout",
-        "maxJsonNodes", "maxBufferedBodyBytes",
+        "maxJsonNodes", "maxBufferedBodyBytes", "shutdownGracePeriod",
     ]
     static let upstreamKeys = [
         "connectTimeout", "requestTimeout", "streamIdleTimeout", "maxConnectionsPerEndpoint", "poolIdleTimeout",
@@ -82,6 +82,12 @@ extension ConfigReader {
         if let value = keys.value("requestBodyTimeout") { limits.requestBodyTimeout = try value.duration() }
         if let value = keys.value("maxJsonNodes") { limits.maxJsonNodes = try value.positiveCount() }
         if let value = keys.value("maxBufferedBodyBytes") { limits.maxBufferedBodyBytes = try value.byteSize() }
+        if let value = keys.value("shutdownGracePeriod") {
+            limits.shutdownGracePeriod = try value.duration()
+            guard limits.shutdownGracePeriod <= Limits.maxShutdownGracePeriod else {
+                throw value.expected("a duration of at most 10m (how long a shutdown waits for requests and streams)")
+            }
+        }
         return limits
     }
 

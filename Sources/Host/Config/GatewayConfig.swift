@@ -101,6 +101,13 @@ public struct Limits: Sendable, Equatable {
     /// its body until it is answered); past it a request is refused with 503 and the connection closes. Keeps
     /// many slow or parked uploads from pinning `maxConnections` × `maxRequestBodyBytes`. Default 256 MiB.
     public var maxBufferedBodyBytes: Int
+    /// On SIGTERM or SIGINT: how long requests in flight and open streams may go on after the gateway stopped
+    /// accepting (idle keep-alive connections close at once); past it every open stream is ended cleanly and
+    /// the upstream requests still running are cancelled. Default 10s; at most `maxShutdownGracePeriod`.
+    public var shutdownGracePeriod: Duration
+
+    /// The longest `shutdownGracePeriod` a config may ask for.
+    public static let maxShutdownGracePeriod = Duration.seconds(600)
 
     public init(
         maxRequestBodyBytes: Int = 4 << 20,
@@ -114,7 +121,8 @@ public struct Limits: Sendable, Equatable {
         requestHeaderTimeout: Duration = .seconds(30),
         requestBodyTimeout: Duration = .seconds(60),
         maxJsonNodes: Int = 200_000,
-        maxBufferedBodyBytes: Int = 256 << 20
+        maxBufferedBodyBytes: Int = 256 << 20,
+        shutdownGracePeriod: Duration = .seconds(10)
     ) {
         self.maxRequestBodyBytes = maxRequestBodyBytes
         self.maxHeaderBytes = maxHeaderBytes
@@ -128,6 +136,7 @@ public struct Limits: Sendable, Equatable {
         self.requestBodyTimeout = requestBodyTimeout
         self.maxJsonNodes = maxJsonNodes
         self.maxBufferedBodyBytes = maxBufferedBodyBytes
+        self.shutdownGracePeriod = shutdownGracePeriod
     }
 
     /// `maxConnectionsPerClient`, or half of `maxConnections` when not configured.

@@ -98,6 +98,10 @@ final class ResponseRelay {
             } else {
                 endStream(reason: "Upstream '\(target)' ended the stream before the response")
             }
+        case .failed(.transport(let error)) where error as? UpstreamError == .cancelled:
+            // Only the exchange cancels a request whose answer is still read here: the gateway is shutting down.
+            let shutdown = GatewayError(.serviceUnavailable, code: -32603, "The gateway is shutting down")
+            if streaming { endStream(reason: shutdown.message) } else { exchange.fail(shutdown, idJSON: requestIDJSON) }
         case .failed(.transport(let error)):
             exchange.services.metrics.upstreamFailures.increment()
             let failure = UpstreamFailure(error, target: target)

@@ -1,23 +1,24 @@
-import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
 import PluginAPI
-import Synchronization
 import Prometheus
-import MCPGateUpstream
 import MCPGateSession
+import MCPGateUpstream
+import ServiceLifecycle
+import UnixSignals
 
 /// The running gateway: loads the runtime from a config, binds the client ports and the admin endpoints,
 /// reloads on SIGHUP (keys, routes, targets, limits; binds and admin addresses need a restart) and drains
-/// on SIGTERM/SIGINT.
+/// on SIGTERM/SIGINT. Thread-safe: its state is immutable or atomic (`RuntimeBox`, `Readiness`).
 public final class Gateway: Sendable {
     private let configPath: String
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let runtimeBox: RuntimeBox
     private let services: GatewayServices
-    private let state = GatewayState()
+    /// Set while the listeners serve; cleared as soon as a shutdown starts (the readiness endpoint).
+    private let readiness = Readiness()
     /// The key generated at start when none is configured (kept across reloads so sessions survive them).
     private let generatedKeyring: Keyring?
     private let startConfig: GatewayConfig
@@ -48,37 +49,36 @@ public final class Gateway: Sendable {
         self.startConfig = config
     }
 
-    /// Serves until SIGTERM or SIGINT, then stops accepting, lets open exchanges finish (up to 10 s) and returns.
+    /// Serves until SIGTERM or SIGINT, then drains and returns (`ClientListenersService`): the gateway runs as one
+    /// swift-service-lifecycle `ServiceGroup` of the maintenance chores, the admin endpoints, the SIGHUP reload and
+    /// the client listeners. A graceful shutdown takes them down in reverse order: the listeners first (not ready
+    /// at once, then the drain within `config.limits.shutdownGracePeriod`), then reload, admin and chores; then the
+    /// upstream pools and the event loops close.
     public func run() async throws {
-        let listeners = try await GatewayListeners.bind(config: startConfig, group: group, runtimeBox: runtimeBox, services: services, logger: logger)
-        let admin = try await AdminServer.start(config: startConfig, group: group, hooks: adminHooks(), logger: logger)
-        let kvStore = services.plugins.kvStore
-        let purge = group.next().scheduleRepeatedTask(initialDelay: .seconds(10), delay: .seconds(10)) { _ in
-            _ = (kvStore as? InMemoryKVStore)?.purgeExpired()
-        }
-        // Off the event loops: a trim walks the heap.
-        let trim = Task.detached {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(5))
-                MemoryTrim.trimIfNeeded()
-            }
-        }
-        defer { trim.cancel() }
-        state.ready.store(true, ordering: .relaxed)
-        logger.info("mcpgate ready", metadata: ["config": "\(configPath)"])
-
-        let stop = await waitForSignals()
-        logger.info("shutting down", metadata: ["signal": "\(stop)"])
-        state.ready.store(false, ordering: .relaxed)
-        await listeners.close()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while services.connections.total > 0 && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        purge.cancel()
-        await admin.close()
+        try await serve()
         await services.upstream.shutdown()
         try? await group.shutdownGracefully()
+    }
+
+    /// Binds, then runs the service group until it has shut down. What it made (the listeners and their quiescing
+    /// helpers) is released when it returns, while the event loops still run.
+    private func serve() async throws {
+        let listeners = try await GatewayListeners.bind(config: startConfig, group: group, runtimeBox: runtimeBox, services: services, logger: logger)
+        let admin = try await AdminServer.start(config: startConfig, group: group, hooks: adminHooks(), logger: logger)
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let serviceGroup = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: MaintenanceService(kvStore: services.plugins.kvStore as? InMemoryKVStore)),
+                    .init(service: AdminServerService(admin: admin)),
+                    .init(service: HangupReloadService(signals: hangups) { [weak self] in _ = await self?.reload() }),
+                    .init(
+                        service: ClientListenersService(
+                            listeners: listeners, runtimeBox: runtimeBox, readiness: readiness, eventLoop: group.next(), logger: logger)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await serviceGroup.run()
     }
 
     /// Re-reads the config file and swaps the runtime in; the old one keeps serving on failure.
@@ -102,51 +102,10 @@ public final class Gateway: Sendable {
 
     private func adminHooks() -> AdminServer.Hooks {
         AdminServer.Hooks(
-            isReady: { [state] in state.ready.load(ordering: .relaxed) },
+            isReady: { [readiness] in readiness.isReady },
             metricsText: { [services] in services.metrics.registry.emitToBuffer() + Array(services.plugins.metrics.prometheusText().utf8) },
             configSummary: { [runtimeBox] in ConfigSummary.json(runtimeBox.runtime.config) },
             reload: { [weak self] in await self?.reload() ?? .failure(RuntimeBuildError("gateway stopped")) },
             adminToken: { [runtimeBox] in runtimeBox.runtime.config.adminToken })
     }
-
-    /// Waits for SIGTERM or SIGINT; SIGHUP reloads meanwhile.
-    private func waitForSignals() async -> Int32 {
-        for signalNumber in [SIGTERM, SIGINT, SIGHUP] { signal(signalNumber, SIG_IGN) }
-        let queue = DispatchQueue(label: "mcpgate.signals")
-        return await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            let resumed = Mutex(false)
-            var sources: [any DispatchSourceSignal] = []
-            for signalNumber in [SIGTERM, SIGINT] {
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-                source.setEventHandler {
-                    let first = resumed.withLock { done in
-                        defer { done = true }
-                        return !done
-                    }
-                    if first { continuation.resume(returning: signalNumber) }
-                }
-                source.resume()
-                sources.append(source)
-            }
-            let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
-            hangup.setEventHandler { [weak self] in
-                guard let self else { return }
-                Task { _ = await self.reload() }
-            }
-            hangup.resume()
-            sources.append(hangup)
-            SignalSources.keep(sources)
-        }
-    }
-}
-
-/// Keeps the signal sources alive for the life of the process.
-private enum SignalSources {
-    nonisolated(unsafe) static var retained: [any DispatchSourceSignal] = []
-    static func keep(_ sources: [any DispatchSourceSignal]) { retained = sources }
-}
-
-/// Flags the admin endpoints read while the gateway runs.
-private final class GatewayState: Sendable {
-    let ready = Atomic<Bool>(false)
 }

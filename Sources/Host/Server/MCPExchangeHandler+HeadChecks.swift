@@ -5,11 +5,11 @@ import MCPGateSession
 /// What a request head alone decides, before any exchange exists.
 extension MCPExchangeHandler {
     /// What the head alone already refuses, before any exchange: requests no MCP server can serve.
+    /// The request target counts against `maxHeaderBytes` here; the header fields are bounded inside the HTTP
+    /// decoder (`HeaderOverflowHandler`), before any head exists.
     static func refusal(of head: HTTPRequestHead, limits: Limits) -> GatewayError? {
-        var headerBytes = head.uri.utf8.count
-        for (name, value) in head.headers { headerBytes += name.utf8.count + value.utf8.count + 4 }
-        if headerBytes > limits.maxHeaderBytes {
-            return GatewayError(.init(statusCode: 431), code: -32600, "Request headers exceed \(limits.maxHeaderBytes) bytes")
+        if head.uri.utf8.count > limits.maxHeaderBytes {
+            return HeaderOverflowHandler.refusal(limit: limits.maxHeaderBytes)
         }
         if head.method == .CONNECT {
             return GatewayError(.methodNotAllowed, code: -32600, "Method Not Allowed", headers: [("allow", "GET, POST, DELETE")])
@@ -26,6 +26,11 @@ extension MCPExchangeHandler {
             return GatewayError(.notImplemented, code: -32600, "Not Implemented: Transfer-Encoding other than chunked")
         }
         return nil
+    }
+
+    /// The answer to a body larger than `limits.maxRequestBodyBytes` (its `Content-Length`, or what arrived).
+    static func bodyTooLarge(_ limits: Limits) -> GatewayError {
+        GatewayError(.payloadTooLarge, code: -32600, "Request body exceeds \(limits.maxRequestBodyBytes) bytes")
     }
 
     /// The path of an absolute-form request target (`http://host:port/mcp?x` -> `/mcp?x`, RFC 9112 §3.2.2), or

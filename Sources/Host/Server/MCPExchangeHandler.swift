@@ -161,8 +161,29 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("client connection error", metadata: ["error": "\(error)"])
-        context.close(promise: nil)
+        switch (error, state) {
+        case (let refusal as GatewayError, .idle):
+            // A head the decoder refused (`HeaderOverflowHandler`): answered like a refused request, no exchange.
+            watcher.watching = false
+            sequence &+= 1
+            response = ClientResponse(connection: self, sequence: sequence)
+            refuse(refusal)
+        case (let refusal as GatewayError, .reading):
+            refuse(refusal)  // trailers the decoder refused
+        case (is ByteToMessageDecoderError, .refused):
+            break  // the rest of a request the decoder refused, discarded until the linger ends
+        default:
+            logger.debug("client connection error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    /// The shutdown grace period ended (`ShutdownGraceHandler`): an open stream ends cleanly (the quiescing HTTP
+    /// pipeline then closes the connection); a request still unanswered, or still arriving, loses its connection.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ShutdownGraceExpiredEvent else { return context.fireUserInboundEventTriggered(event) }
+        exchange?.endForShutdown()
+        if response != nil { context.close(promise: nil) }
     }
 
     // MARK: Backpressure
@@ -226,10 +247,6 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
             }
         }
-    }
-
-    private static func bodyTooLarge(_ limits: Limits) -> GatewayError {
-        GatewayError(.payloadTooLarge, code: -32600, "Request body exceeds \(limits.maxRequestBodyBytes) bytes")
     }
 
     /// Answers a request that is refused while its body may still be arriving; the connection closes after (at
