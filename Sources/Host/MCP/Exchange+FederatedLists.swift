@@ -1,8 +1,8 @@
 import CJansson
 import Logging
+import NIOCore
 import NIOHTTP1
 import Prometheus
-import NIOCore
 
 /// The list methods of a federated route (`tools/list`, `prompts/list`, `resources/list`,
 /// `resources/templates/list`): fanned out to every target (or to those a composite cursor names), merged
@@ -14,7 +14,8 @@ extension Exchange {
         let method = message.method ?? ""
         let pages: [ListMerger.PageRequest]
         switch ListMerger.pages(
-            cursor: message.params?["cursor"]?.string, targets: members.map(\.target.name), sealer: runtime.cursorSealer, route: route.identity,
+            cursor: message.params?["cursor"]?.string, targets: members.map(\.target.name), sealer: runtime.cursorSealer,
+            route: route.identity,
             method: method)
         {
         case .success(let requested): pages = requested
@@ -39,7 +40,9 @@ extension Exchange {
         }
     }
 
-    private func finishFederatedList(_ message: RPCMessage, shape: ListShape, route: RouteRuntime, targets: [String], outcomes: [UpstreamOutcome]) {
+    private func finishFederatedList(
+        _ message: RPCMessage, shape: ListShape, route: RouteRuntime, targets: [String], outcomes: [UpstreamOutcome]
+    ) {
         let method = message.method ?? ""
         let sealer = runtime.cursorSealer
         let merge = ListMerger.merge(
@@ -50,14 +53,16 @@ extension Exchange {
             logger.warning("list goes on without a target (failOpen)", metadata: ["target": "\(target)", "error": "\(error.message)"])
         }
         for collision in merge.collisions {
+            let (exposed, owner, loser) = (collision.exposed, collision.owner, collision.loser)
             logger.warning(
-                "federation name collision: '\(collision.exposed)' is offered by targets '\(collision.owner)' and '\(collision.loser)'; clients see '\(collision.owner)'s",
+                "federation name collision: '\(exposed)' is offered by targets '\(owner)' and '\(loser)'; clients see '\(owner)'s",
                 metadata: ["method": "\(method)"])
             services.metrics.federationCollisions.increment()
         }
         let kind: NameKind = method == "tools/list" ? .tool : .prompt
         for name in merge.names {
-            services.federationNames.learn(route: route.identity, kind: kind.rawValue, exposed: name.exposed, target: name.target, name: name.name)
+            services.federationNames.learn(
+                route: route.identity, kind: kind.rawValue, exposed: name.exposed, target: name.target, name: name.name)
         }
         switch merge.answer {
         case .merged(let result):
@@ -72,6 +77,8 @@ extension Exchange {
 
     /// A 2026-07-28 list method on a federated route: every target's page, each on a replica picked now.
     func federatedSessionlessList(_ message: RPCMessage, shape: ListShape, route: RouteRuntime) {
-        federatedList(message, shape: shape, route: route, members: callsToEveryTarget(route, protocolVersion: headers.first(name: "mcp-protocol-version")))
+        federatedList(
+            message, shape: shape, route: route,
+            members: callsToEveryTarget(route, protocolVersion: headers.first(name: "mcp-protocol-version")))
     }
 }

@@ -6,8 +6,11 @@ import Prometheus
 
 /// A federated route: several targets (or prefixed names) behind one endpoint. `initialize` and the list
 /// methods fan out to every target concurrently and are merged; calls go to the owning target with names
-/// rewritten both ways; notifications are broadcast; the client's answers to server requests go back to
-/// the upstream that asked.
+/// rewritten both ways (`Exchange+Routing`); notifications are broadcast; the client's answers to server
+/// requests go back to the upstream that asked.
+///
+/// Glue only: the Router decides (`InitializeMerger`, `SessionRouter`, `BroadcastFold`, `DiscoverMerger`,
+/// `ListMerger` in `Exchange+FederatedLists`); these methods fan out, then answer, log and count by the decision.
 extension Exchange {
     /// One upstream request of a fan-out.
     struct FanOutCall {
@@ -80,7 +83,9 @@ extension Exchange {
 
     /// One fan-out call per target of the route, each to a replica picked now (`initialize`, sessionless requests).
     func callsToEveryTarget(_ route: RouteRuntime, protocolVersion: String?) -> [FanOutCall] {
-        route.targets.map { FanOutCall(target: $0, endpoint: $0.pick(), upstreamSessionID: nil, protocolVersion: protocolVersion, body: request.body) }
+        route.targets.map {
+            FanOutCall(target: $0, endpoint: $0.pick(), upstreamSessionID: nil, protocolVersion: protocolVersion, body: request.body)
+        }
     }
 
     /// `initialize` on a federated route: every target is initialized concurrently on a replica of its own;
@@ -96,9 +101,10 @@ extension Exchange {
         _ message: RPCMessage, route: RouteRuntime, calls: [FanOutCall], outcomes: [UpstreamOutcome], retried: Bool,
         earlier: [InitializeMerger.Initialized] = []
     ) {
+        let attempts = calls.map { InitializeMerger.Attempt(target: $0.target.name, endpoint: $0.endpoint.endpoint.url) }
         let decision = InitializeMerger.decide(
-            attempts: calls.map { InitializeMerger.Attempt(target: $0.target.name, endpoint: $0.endpoint.endpoint.url) }, outcomes: outcomes,
-            routeTargets: route.targetNames, failureMode: route.failureMode, retried: retried, earlier: earlier)
+            attempts: attempts, outcomes: outcomes, routeTargets: route.targetNames, failureMode: route.failureMode, retried: retried,
+            earlier: earlier)
         switch decision {
         case .failure(let error, let end, let skipped):
             warnSkippedAtInitialize(skipped)
@@ -124,7 +130,8 @@ extension Exchange {
             let sessionID = runtime.sessionCodec.seal(state, route: route.identity)
             noteSessionID(sessionID)
             services.metrics.sessionsCreated.increment()
-            respondComposed(ResultMerger.response(id: message.id, result: result), message: message, extraHeaders: [("mcp-session-id", sessionID)])
+            respondComposed(
+                ResultMerger.response(id: message.id, result: result), message: message, extraHeaders: [("mcp-session-id", sessionID)])
         }
     }
 
@@ -137,11 +144,13 @@ extension Exchange {
     /// Ends upstream sessions the client will never hold (best effort, answers ignored).
     private func endUpstreamSessions(_ items: [InitializeMerger.Initialized], route: RouteRuntime) {
         for item in items {
-            guard let sessionID = item.upstreamSessionID, let endpoint = route.target(named: item.target)?.endpoint(pinned: item.endpoint) else { continue }
+            guard let sessionID = item.upstreamSessionID, let endpoint = route.target(named: item.target)?.endpoint(pinned: item.endpoint)
+            else { continue }
             var upstreamHeaders = HTTPHeaders([("mcp-session-id", sessionID), ("mcp-protocol-version", item.version)])
             applyUpstreamEdits(to: &upstreamHeaders)
             _ = services.upstream.execute(
-                UpstreamRequest(endpoint: endpoint, method: .DELETE, headers: upstreamHeaders, body: nil), on: eventLoop, handler: DiscardRelay())
+                UpstreamRequest(endpoint: endpoint, method: .DELETE, headers: upstreamHeaders, body: nil), on: eventLoop,
+                handler: DiscardRelay())
         }
     }
 
@@ -149,7 +158,9 @@ extension Exchange {
     func federatedHandshakePost(_ message: RPCMessage, session: OpenedSession, route: RouteRuntime, mayLearn: Bool = true) {
         let version = session.state.protocolVersion
         let members = session.members.map {
-            FanOutCall(target: $0.target, endpoint: $0.endpoint, upstreamSessionID: $0.entry.upstreamSessionID, protocolVersion: version, body: request.body)
+            FanOutCall(
+                target: $0.target, endpoint: $0.endpoint, upstreamSessionID: $0.entry.upstreamSessionID, protocolVersion: version,
+                body: request.body)
         }
         switch SessionRouter.federatedStep(for: message) {
         case .answerServerRequest:
@@ -165,10 +176,12 @@ extension Exchange {
                 self?.answerBroadcastRequest(message, outcomes: outcomes, route: route)
             }
         case .routed:
-            let retry: (() -> Void)? = mayLearn ? { [weak self] in self?.federatedHandshakePost(message, session: session, route: route, mayLearn: false) } : nil
+            let retry: (() -> Void)? =
+                mayLearn ? { [weak self] in self?.federatedHandshakePost(message, session: session, route: route, mayLearn: false) } : nil
             guard let resolved = resolveTarget(message, route: route, learnFrom: members, retry: retry) else { return }
             guard let member = session.member(resolved.target) else {
-                failRPC(-32602, "Target '\(resolved.target)' is not part of this session (it was down at initialize); initialize again to use it", message: message)
+                let text = "Target '\(resolved.target)' is not part of this session (it was down at initialize); initialize again to use it"
+                failRPC(-32602, text, message: message)
                 return
             }
             routedCall(
@@ -201,7 +214,7 @@ extension Exchange {
 
     /// The client's answer to a server request goes back to the upstream that asked, under its own id.
     private func routeClientAnswer(_ message: RPCMessage, session: OpenedSession) {
-        let destination: (member: SessionMember, originalIDJSON: String)
+        let destination: SessionRouter.AnswerDestination
         switch SessionRouter.answerDestination(message, session: session) {
         case .success(let found): destination = found
         case .failure(let error):

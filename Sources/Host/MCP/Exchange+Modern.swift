@@ -38,47 +38,17 @@ extension Exchange {
         modernRoute(message, route: route, mayLearn: true)
     }
 
-    /// Routes a checked 2026-07-28 request to its target (federated routes: by name, after listing the
-    /// targets once if this replica does not know the name yet), pinned by a gateway-sealed `requestState`.
+    /// Routes a checked 2026-07-28 request to its target, on the replica a gateway-sealed `requestState`
+    /// names (else any), and relays the answer.
     private func modernRoute(_ message: RPCMessage, route: RouteRuntime, mayLearn: Bool) {
-        let version = headers.first(name: "mcp-protocol-version")
         let target: TargetPool
         var resolved: ResolvedTarget?
         if route.federates {
-            switch SessionRouter.sessionlessStep(for: message) {
-            case .discover:
-                federatedDiscover(message, route: route)
-                return
-            case .list(let shape):
-                federatedSessionlessList(message, shape: shape, route: route)
-                return
-            case .failure(let failure):
-                failRPC(failure.code, failure.text, message: message)
-                return
-            case .routed:
-                let retry: (() -> Void)? = mayLearn ? { [weak self] in self?.modernRoute(message, route: route, mayLearn: false) } : nil
-                let members = callsToEveryTarget(route, protocolVersion: version)
-                guard let found = resolveTarget(message, route: route, learnFrom: members, retry: retry), let owner = route.target(named: found.target)
-                else { return }
-                resolved = found
-                target = owner
-            }
-            let known = resolved?.toolName.flatMap { services.toolHeaders.headers(target: target.name, tool: $0) }
-            if let error = ModernRequestValidator.toolHeaderMismatch(message, headers: headers, toolHeaders: known) {
-                fail(error, idJSON: message.idJSON)
-                return
-            }
+            guard let found = federatedTarget(message, route: route, mayLearn: mayLearn) else { return }
+            (target, resolved) = (found.target, found.resolved)
         } else {
-            guard let only = route.targets.first else {
-                fail(.upstream(.badGateway, target: "", "The route has no target"), idJSON: message.idJSON)
-                return
-            }
+            guard let only = singleTarget(message, route: route) else { return }
             target = only
-            let toolHeaders = message.method == "tools/call" ? message.targetName.flatMap { services.toolHeaders.headers(target: only.name, tool: $0) } : nil
-            if let error = ModernRequestValidator.validate(message, headers: headers, toolHeaders: toolHeaders) {
-                fail(error, idJSON: message.idJSON)
-                return
-            }
         }
         var endpoint = target.pick()
         var upstreamState: String?
@@ -100,11 +70,13 @@ extension Exchange {
         let pinnedURL = endpoint.endpoint.url
         let sealState: (RPCMessage) -> Bool = { response in
             SessionRouter.sealInputRequired(
-                response, codec: codec, route: route, target: target.name, endpointURL: pinnedURL, principal: principalDigest, now: WallClock.nowSeconds)
+                response, codec: codec, route: route, target: target.name, endpointURL: pinnedURL, principal: principalDigest,
+                now: WallClock.nowSeconds)
         }
         let restoreState: (JSONValueRef) -> Void = { root in
             if let upstreamState { root["params"]?.set("requestState", string: upstreamState) }
         }
+        let version = headers.first(name: "mcp-protocol-version")
         if let resolved {
             routedCall(
                 message, resolved: resolved, route: route, target: target, endpoint: endpoint, upstreamSessionID: nil,
@@ -119,7 +91,55 @@ extension Exchange {
             }
             : { response in sealState(response) ? response.document.serialized() : nil }
         send(
-            message: message, body: upstreamState == nil ? nil : upstreamBody(message, edit: restoreState), target: target, endpoint: endpoint,
-            upstreamSessionID: nil, protocolVersion: version, purpose: .request, inspect: rewriteAnswer)
+            message: message, body: upstreamState == nil ? nil : upstreamBody(message, edit: restoreState), target: target,
+            endpoint: endpoint, upstreamSessionID: nil, protocolVersion: version, purpose: .request, inspect: rewriteAnswer)
+    }
+
+    /// A federated route's target for a request (`SessionRouter.sessionlessStep`, then `resolveTarget`), with
+    /// its tool headers checked; nil when the request was answered (discover, lists, errors) or waits for
+    /// the names to be listed (then it runs again with `mayLearn` false).
+    private func federatedTarget(_ message: RPCMessage, route: RouteRuntime, mayLearn: Bool)
+        -> (target: TargetPool, resolved: ResolvedTarget)?
+    {
+        switch SessionRouter.sessionlessStep(for: message) {
+        case .discover:
+            federatedDiscover(message, route: route)
+            return nil
+        case .list(let shape):
+            federatedSessionlessList(message, shape: shape, route: route)
+            return nil
+        case .failure(let failure):
+            failRPC(failure.code, failure.text, message: message)
+            return nil
+        case .routed:
+            break
+        }
+        let retry: (() -> Void)? = mayLearn ? { [weak self] in self?.modernRoute(message, route: route, mayLearn: false) } : nil
+        let members = callsToEveryTarget(route, protocolVersion: headers.first(name: "mcp-protocol-version"))
+        guard let resolved = resolveTarget(message, route: route, learnFrom: members, retry: retry),
+            let target = route.target(named: resolved.target)
+        else { return nil }
+        let known = resolved.toolName.flatMap { services.toolHeaders.headers(target: target.name, tool: $0) }
+        if let error = ModernRequestValidator.toolHeaderMismatch(message, headers: headers, toolHeaders: known) {
+            fail(error, idJSON: message.idJSON)
+            return nil
+        }
+        return (target, resolved)
+    }
+
+    /// The only target of an unfederated route, once the request passed every check with that target's
+    /// tool headers; nil when it was answered.
+    private func singleTarget(_ message: RPCMessage, route: RouteRuntime) -> TargetPool? {
+        guard let only = route.targets.first else {
+            fail(.upstream(.badGateway, target: "", "The route has no target"), idJSON: message.idJSON)
+            return nil
+        }
+        let toolHeaders =
+            message.method == "tools/call" ? message.targetName.flatMap { services.toolHeaders.headers(target: only.name, tool: $0) } : nil
+        if let error = ModernRequestValidator.validate(message, headers: headers, toolHeaders: toolHeaders) {
+            fail(error, idJSON: message.idJSON)
+            return nil
+        }
+        return only
     }
 }

@@ -7,7 +7,8 @@ extension Exchange {
     /// Which target a routed request belongs to (`TargetResolver`); answers the client and returns nil when it
     /// names none. A shortened or unprefixed name this replica has not learned yet is looked up by listing the
     /// targets (`learnFrom`), then `retry` runs the request again (nil also then; no `retry`: no lookup).
-    func resolveTarget(_ message: RPCMessage, route: RouteRuntime, learnFrom members: [FanOutCall], retry: (() -> Void)?) -> ResolvedTarget? {
+    func resolveTarget(_ message: RPCMessage, route: RouteRuntime, learnFrom members: [FanOutCall], retry: (() -> Void)?) -> ResolvedTarget?
+    {
         let names = services.federationNames
         let resolution = TargetResolver.resolve(message, route: route) { kind, exposed in
             names.lookup(route: route.identity, kind: kind.rawValue, exposed: exposed)
@@ -61,7 +62,9 @@ extension Exchange {
 
     /// Lists every target's tools or prompts (all pages, at most `TargetResolver.maxNamePages` each) to learn
     /// which target offers which name, then calls `completion`.
-    private func learnNames(_ kind: NameKind, message: RPCMessage, route: RouteRuntime, members: [FanOutCall], completion: @escaping () -> Void) {
+    private func learnNames(
+        _ kind: NameKind, message: RPCMessage, route: RouteRuntime, members: [FanOutCall], completion: @escaping () -> Void
+    ) {
         guard !members.isEmpty else {
             completion()
             return
@@ -73,7 +76,8 @@ extension Exchange {
             guard remaining == 0 else { return }
             let targets = members.map(\.target.name)
             for owned in TargetResolver.ownedNames(zip(targets, listed).map { (target: $0, names: $1) }, naming: route.naming) {
-                services.federationNames.learn(route: route.identity, kind: kind.rawValue, exposed: owned.exposed, target: owned.target, name: owned.name)
+                services.federationNames.learn(
+                    route: route.identity, kind: kind.rawValue, exposed: owned.exposed, target: owned.target, name: owned.name)
             }
             completion()
         }

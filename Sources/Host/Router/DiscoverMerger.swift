@@ -14,7 +14,8 @@ enum DiscoverMerger {
             guard case .response(let response, _) = outcome, response.kind == .result, let result = response.result else {
                 if failureMode == .failOpen { continue }
                 // Not every target speaks 2026-07-28: a plain -32600 sends SDK clients to initialize.
-                return .failure(.invalidRequest("Bad Request: target '\(target)' does not serve protocol revision 2026-07-28; use initialize"))
+                return .failure(
+                    .invalidRequest("Bad Request: target '\(target)' does not serve protocol revision 2026-07-28; use initialize"))
             }
             let supported = supportedVersions(of: result)
             versions = versions.map { $0.intersection(supported) } ?? supported
@@ -39,7 +40,8 @@ enum DiscoverMerger {
         var supported = Set<String>()
         guard let list = result["supportedVersions"], list.type == JSON_ARRAY else { return supported }
         for index in 0..<json_array_size(list.pointer) {
-            if let value = json_array_get(list.pointer, index).flatMap({ JSONValueRef($0).string }), ProtocolVersion.modern.contains(value) {
+            if let value = json_array_get(list.pointer, index).flatMap({ JSONValueRef($0).string }), ProtocolVersion.modern.contains(value)
+            {
                 supported.insert(value)
             }
         }

@@ -49,7 +49,8 @@ enum InitializeMerger {
             case .response(let response, let sessionID):
                 if response.kind == .result, let version = response.result?["protocolVersion"]?.string {
                     initialized.append(
-                        Initialized(target: target, endpoint: attempt.endpoint, response: response, upstreamSessionID: sessionID, version: version))
+                        Initialized(
+                            target: target, endpoint: attempt.endpoint, response: response, upstreamSessionID: sessionID, version: version))
                 } else {
                     let text = response.root["error"]?["message"]?.string ?? "no result"
                     failures.append(.upstream(.badGateway, target: target, "Target '\(target)' refused initialize: \(text)"))
@@ -69,7 +70,8 @@ enum InitializeMerger {
         let mismatched = initialized.filter { $0.version != lowest }
         if let first = mismatched.first {
             if retried {
-                return .failure(.upstream(.badGateway, target: first.target, "Targets could not agree on a protocol version"), end: initialized,
+                return .failure(
+                    .upstream(.badGateway, target: first.target, "Targets could not agree on a protocol version"), end: initialized,
                     skipped: failures)
             }
             // Every upstream session must speak the version the client is told: redo those that chose a newer one.
@@ -81,7 +83,8 @@ enum InitializeMerger {
         let entries = ordered.map { SessionState.Entry(target: $0.target, endpoint: $0.endpoint, upstreamSessionID: $0.upstreamSessionID) }
         guard SessionState(protocolVersion: lowest, issuedAt: 0, expiresAt: 0, entries: entries).fitsEncodingLimits else {
             return .failure(
-                .upstream(.badGateway, target: routeTargets.joined(separator: ","), "Upstream session ids are too long to seal"), end: initialized,
+                .upstream(.badGateway, target: routeTargets.joined(separator: ","), "Upstream session ids are too long to seal"),
+                end: initialized,
                 skipped: failures)
         }
         let merged = ResultMerger.initializeResult(

@@ -24,7 +24,9 @@ enum ListMerger {
 
     /// The pages to ask for: every target's first page, or the pages the client's composite cursor names
     /// (in `targets` order). A cursor the gateway did not seal for this route and method is -32602.
-    static func pages(cursor: String?, targets: [String], sealer: Sealer, route: String, method: String) -> Result<[PageRequest], RoutingFailure> {
+    static func pages(cursor: String?, targets: [String], sealer: Sealer, route: String, method: String)
+        -> Result<[PageRequest], RoutingFailure>
+    {
         guard let cursor else { return .success(targets.map { PageRequest(target: $0, cursor: nil) }) }
         guard let composite = CompositeCursor.open(cursor, with: sealer, route: route, method: method) else {
             return .failure(.invalidParams("Invalid params: unknown or tampered cursor"))
@@ -74,11 +76,11 @@ enum ListMerger {
         method: String, shape: ListShape, targets: [String], outcomes: [UpstreamOutcome], naming: TargetNaming,
         failureMode: FailureMode, sessionless: Bool, sealNext: (CompositeCursor) -> String
     ) -> Merge {
-        var merge = Merge(answer: .failure(.sessionNotFound, sessionLost: true))
         let rewriter = FederationRewriter(naming: naming)
         let items = JSONAlloc.array()
         let merged = JSONDocument(owning: JSONAlloc.object())
         json_object_set_new(merged.root, shape.key, items)
+        var merge = Merge(answer: .merged(merged))
         var owners: [String: String] = [:]
         var next: [(target: String, cursor: String)] = []
         var hints = CacheHints()
@@ -113,7 +115,9 @@ enum ListMerger {
             }
             rewriter.rewriteListItems(list, field: shape.field, isURI: shape.isURI, target: target)
             for index in 0..<json_array_size(list.pointer) {
-                guard let item = json_array_get(list.pointer, index), let exposed = JSONValueRef(item)[shape.field]?.string else { continue }
+                guard let item = json_array_get(list.pointer, index), let exposed = JSONValueRef(item)[shape.field]?.string else {
+                    continue
+                }
                 if let owner = owners[exposed] {
                     merge.collisions.append(Collision(exposed: exposed, owner: owner, loser: target))
                     continue
@@ -134,7 +138,6 @@ enum ListMerger {
         if sessionless {
             ResultMerger.stampModern(JSONValueRef(merged.root), ttlMs: hints.ttlMs, cacheScope: hints.cacheScope)
         }
-        merge.answer = .merged(merged)
         return merge
     }
 }

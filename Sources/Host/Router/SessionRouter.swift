@@ -56,15 +56,23 @@ enum SessionRouter {
         return .success(OpenedSession(state: state, members: members))
     }
 
-    /// Where a client's answer to a server request goes: the member that asked, and the id it used (JSON
-    /// text), from the id the gateway gave the request (`FederationRewriter.serverRequestID`).
-    static func answerDestination(_ message: RPCMessage, session: OpenedSession) -> Result<(member: SessionMember, originalIDJSON: String), GatewayError> {
+    /// Where a client's answer to a server request goes.
+    struct AnswerDestination {
+        /// The member whose server sent the request.
+        var member: SessionMember
+        /// The id that server gave its request, as JSON text.
+        var originalIDJSON: String
+    }
+
+    /// Where a client's answer to a server request goes, from the id the gateway gave the request
+    /// (`FederationRewriter.serverRequestID`); -32600 when it names no request of this session's servers.
+    static func answerDestination(_ message: RPCMessage, session: OpenedSession) -> Result<AnswerDestination, GatewayError> {
         guard let id = message.id?.string, let (target, originalID) = FederationRewriter.parseServerRequestID(id),
             let member = session.member(target)
         else {
             return .failure(.invalidRequest("The response's id answers no request of this session's servers"))
         }
-        return .success((member, originalID))
+        return .success(AnswerDestination(member: member, originalIDJSON: originalID))
     }
 
     // MARK: Federated sessions
@@ -138,7 +146,8 @@ enum SessionRouter {
         guard let requestState else { return .success(.unpinned) }
         do throws(RequestStateCodec.OpenError) {
             let opened = try codec.open(requestState, route: route.sealContext, now: now)
-            guard opened.principal == principal, opened.target == target.name, let endpoint = target.endpoint(pinned: opened.endpoint) else {
+            guard opened.principal == principal, opened.target == target.name, let endpoint = target.endpoint(pinned: opened.endpoint)
+            else {
                 return .failure(invalidRequestState)
             }
             return .success(.pinned(endpoint, upstreamState: opened.upstreamState))
@@ -153,8 +162,8 @@ enum SessionRouter {
     /// replica at `endpointURL`, from the same principal, within `RequestStateCodec.lifetimeSeconds`.
     /// Returns true when it changed the result.
     static func sealInputRequired(
-        _ response: RPCMessage, codec: RequestStateCodec, route: RouteRuntime, target: String, endpointURL: String, principal: PrincipalDigest?,
-        now: UInt64
+        _ response: RPCMessage, codec: RequestStateCodec, route: RouteRuntime, target: String, endpointURL: String,
+        principal: PrincipalDigest?, now: UInt64
     ) -> Bool {
         guard response.kind == .result, let result = response.result, result["resultType"]?.string == "input_required",
             let upstreamState = result["requestState"]?.string

@@ -79,10 +79,12 @@ enum TargetResolver {
         let needsLookup = !naming.prefixed || split.map { TargetNaming.isShortened($0.name) } == true
         let found = needsLookup ? learned(kind, exposed) : split
         guard let found else {
-            let unknown = RoutingFailure.invalidParams("Unknown \(kind.rawValue) '\(exposed)' (list \(kind.rawValue)s to see what this gateway offers)")
+            let unknown = RoutingFailure.invalidParams(
+                "Unknown \(kind.rawValue) '\(exposed)' (list \(kind.rawValue)s to see what this gateway offers)")
             return needsLookup ? .needsNames(kind, otherwise: unknown) : .failure(unknown)
         }
-        return .target(ResolvedTarget(target: found.target, edit: { apply($0, found.name) }, upstreamName: found.name, toolName: found.name))
+        return .target(
+            ResolvedTarget(target: found.target, edit: { apply($0, found.name) }, upstreamName: found.name, toolName: found.name))
     }
 
     private static func byURI(_ exposed: String?, method: String, route: RouteRuntime, apply: @escaping (JSONValueRef, String) -> Void)

@@ -8,7 +8,8 @@ import Testing
 struct DiscoverAndBroadcastTests {
     private func discover(_ versions: String, ttl: Int = 1000, scope: String = "public") throws -> UpstreamOutcome {
         try RouterFixtures.result(
-            #"{"supportedVersions":\#(versions),"capabilities":{"tools":{}},"serverInfo":{"name":"s","version":"1"},"ttlMs":\#(ttl),"cacheScope":"\#(scope)"}"#)
+            #"{"supportedVersions":\#(versions),"capabilities":{"tools":{}},"serverInfo":{"name":"s","version":"1"},"ttlMs":\#(ttl),"cacheScope":"\#(scope)"}"#
+        )
     }
 
     @Test("server/discover: the revisions every target supports and this gateway serves, capabilities merged, hints folded")
@@ -30,7 +31,8 @@ struct DiscoverAndBroadcastTests {
             targets: ["a", "b"], outcomes: [try discover(#"["2026-07-28"]"#), try discover(#"["2099-01-01"]"#)], failureMode: .failClosed)
         #expect(throws: GatewayError.self) { try outcome.get() }
         if case .failure(let error) = outcome {
-            #expect(error.code == -32600 && error.message == "Bad Request: the targets share no protocol revision 2026-07-28; use initialize")
+            #expect(
+                error.code == -32600 && error.message == "Bad Request: the targets share no protocol revision 2026-07-28; use initialize")
         }
     }
 
@@ -65,11 +67,15 @@ struct DiscoverAndBroadcastTests {
     @Test("logging/setLevel fan-out: {} unless a session was lost, or failClosed meets an error")
     func setLevel() throws {
         let ok = try RouterFixtures.result("{}")
-        guard case .empty = BroadcastFold.request([ok, try RouterFixtures.error(-32603), RouterFixtures.down], failureMode: .failOpen) else {
+        guard case .empty = BroadcastFold.request([ok, try RouterFixtures.error(-32603), RouterFixtures.down], failureMode: .failOpen)
+        else {
             Issue.record("failOpen ignores failures")
             return
         }
-        guard case .relay(let response) = BroadcastFold.request([ok, try RouterFixtures.error(-32603, "bad level")], failureMode: .failClosed) else {
+        guard
+            case .relay(let response) = BroadcastFold.request(
+                [ok, try RouterFixtures.error(-32603, "bad level")], failureMode: .failClosed)
+        else {
             Issue.record("failClosed relays the error")
             return
         }
@@ -95,7 +101,9 @@ struct DiscoverAndBroadcastTests {
             Issue.record("expected 404")
         }
         if case .failure(let error) = BroadcastFold.notification([.sessionLost, RouterFixtures.down], targets: ["a", "b"]) {
-            #expect(error.status.code == 502 && error.message == "No target accepted the notification" && error.dataJSON == #"{"target":"a,b"}"#)
+            #expect(
+                error.status.code == 502 && error.message == "No target accepted the notification" && error.dataJSON == #"{"target":"a,b"}"#
+            )
         } else {
             Issue.record("expected 502")
         }

@@ -12,11 +12,14 @@ struct InitializeMergerTests {
         names.map { InitializeMerger.Attempt(target: $0, endpoint: "http://\($0)/mcp") }
     }
 
-    private func initialized(_ version: String, tools: Bool = false, instructions: String? = nil, session: String? = nil) throws -> UpstreamOutcome {
+    private func initialized(_ version: String, tools: Bool = false, instructions: String? = nil, session: String? = nil) throws
+        -> UpstreamOutcome
+    {
         let capabilities = tools ? #"{"tools":{"listChanged":true}}"# : #"{"logging":{}}"#
         let text = instructions.map { #","instructions":"\#($0)""# } ?? ""
         return try RouterFixtures.result(
-            #"{"protocolVersion":"\#(version)","capabilities":\#(capabilities),"serverInfo":{"name":"s","version":"1"}\#(text)}"#, sessionID: session)
+            #"{"protocolVersion":"\#(version)","capabilities":\#(capabilities),"serverInfo":{"name":"s","version":"1"}\#(text)}"#,
+            sessionID: session)
     }
 
     private func decide(
@@ -24,7 +27,8 @@ struct InitializeMergerTests {
         earlier: [InitializeMerger.Initialized] = []
     ) -> InitializeMerger.Decision {
         InitializeMerger.decide(
-            attempts: attempts(targets ?? routeTargets), outcomes: outcomes, routeTargets: routeTargets, failureMode: failureMode, retried: retried,
+            attempts: attempts(targets ?? routeTargets), outcomes: outcomes, routeTargets: routeTargets, failureMode: failureMode,
+            retried: retried,
             earlier: earlier)
     }
 
@@ -54,7 +58,10 @@ struct InitializeMergerTests {
     @Test("targets that chose a newer version are initialized again at the lowest; their sessions are ended")
     func renegotiates() throws {
         let decision = decide(
-            [try initialized("2025-11-25", session: "new-a"), try initialized("2025-03-26"), try initialized("2025-11-25", session: "new-g")])
+            [
+                try initialized("2025-11-25", session: "new-a"), try initialized("2025-03-26"),
+                try initialized("2025-11-25", session: "new-g"),
+            ])
         guard case .renegotiate(let targets, let version, let kept, let end, _) = decision else {
             Issue.record("expected a renegotiation: \(decision)")
             return
@@ -64,7 +71,8 @@ struct InitializeMergerTests {
         #expect(end.map(\.upstreamSessionID) == ["new-a", "new-g"])
         // The second round agrees: the kept target joins in config order.
         let second = decide(
-            [try initialized("2025-03-26", session: "a2"), try initialized("2025-03-26", session: "g2")], targets: ["alpha", "gamma"], retried: true,
+            [try initialized("2025-03-26", session: "a2"), try initialized("2025-03-26", session: "g2")], targets: ["alpha", "gamma"],
+            retried: true,
             earlier: kept)
         guard case .merged(_, "2025-03-26", let entries, _) = second else {
             Issue.record("expected a merge: \(second)")
@@ -79,7 +87,8 @@ struct InitializeMergerTests {
             [try initialized("2025-11-25", session: "a")], targets: ["alpha"], retried: true,
             earlier: [
                 InitializeMerger.Initialized(
-                    target: "beta", endpoint: "http://beta/mcp", response: try RouterFixtures.request("x"), upstreamSessionID: "b", version: "2025-03-26")
+                    target: "beta", endpoint: "http://beta/mcp", response: try RouterFixtures.request("x"), upstreamSessionID: "b",
+                    version: "2025-03-26")
             ])
         guard case .failure(let error, let end, _) = decision else {
             Issue.record("expected a failure: \(decision)")

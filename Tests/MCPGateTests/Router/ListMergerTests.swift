@@ -32,7 +32,9 @@ struct ListMergerTests {
 
     private func names(_ document: JSONDocument, key: String = "tools", field: String = "name") -> [String] {
         guard let list = JSONValueRef(document.root)[key] else { return [] }
-        return (0..<json_array_size(list.pointer)).compactMap { json_array_get(list.pointer, $0).flatMap { JSONValueRef($0)[field]?.string } }
+        return (0..<json_array_size(list.pointer)).compactMap {
+            json_array_get(list.pointer, $0).flatMap { JSONValueRef($0)[field]?.string }
+        }
     }
 
     @Test("items are renamed per target and kept in config order")
@@ -41,7 +43,8 @@ struct ListMergerTests {
             try merge(
                 "tools/list",
                 [
-                    try RouterFixtures.result(#"{"tools":[{"name":"add"}]}"#), try RouterFixtures.result(#"{"tools":[{"name":"add"},{"name":"sub"}]}"#),
+                    try RouterFixtures.result(#"{"tools":[{"name":"add"}]}"#),
+                    try RouterFixtures.result(#"{"tools":[{"name":"add"},{"name":"sub"}]}"#),
                     try RouterFixtures.result(#"{"tools":[]}"#),
                 ]))
         #expect(names(result) == ["alpha_add", "beta_add", "beta_sub"])
@@ -53,7 +56,10 @@ struct ListMergerTests {
     func resources() throws {
         let merge = try merge(
             "resources/list",
-            [try RouterFixtures.result(#"{"resources":[{"uri":"test://a"}]}"#), try RouterFixtures.result(#"{"resources":[{"uri":"test://a"}]}"#)],
+            [
+                try RouterFixtures.result(#"{"resources":[{"uri":"test://a"}]}"#),
+                try RouterFixtures.result(#"{"resources":[{"uri":"test://a"}]}"#),
+            ],
             targets: ["alpha", "beta"])
         #expect(names(try merged(merge), key: "resources", field: "uri") == ["alpha+test://a", "beta+test://a"])
         #expect(merge.names.isEmpty)
@@ -63,7 +69,10 @@ struct ListMergerTests {
     func collisions() throws {
         let merge = try merge(
             "tools/list",
-            [try RouterFixtures.result(#"{"tools":[{"name":"add"}]}"#), try RouterFixtures.result(#"{"tools":[{"name":"add"},{"name":"mul"}]}"#)],
+            [
+                try RouterFixtures.result(#"{"tools":[{"name":"add"}]}"#),
+                try RouterFixtures.result(#"{"tools":[{"name":"add"},{"name":"mul"}]}"#),
+            ],
             targets: ["alpha", "beta"], prefix: .never)
         #expect(names(try merged(merge)) == ["add", "mul"])
         #expect(merge.collisions == [ListMerger.Collision(exposed: "add", owner: "alpha", loser: "beta")])
@@ -78,7 +87,8 @@ struct ListMergerTests {
 
     @Test("tools/list pages report their x-mcp-header annotations under the target's own names")
     func toolHeaders() throws {
-        let page = #"{"tools":[{"name":"w","inputSchema":{"type":"object","properties":{"city":{"type":"string","x-mcp-header":"City"}}}}]}"#
+        let page =
+            #"{"tools":[{"name":"w","inputSchema":{"type":"object","properties":{"city":{"type":"string","x-mcp-header":"City"}}}}]}"#
         let merge = try merge("tools/list", [try RouterFixtures.result(page)], targets: ["alpha"])
         #expect(merge.toolHeaders.count == 1 && merge.toolHeaders[0].target == "alpha")
         #expect(merge.toolHeaders[0].tools["w"] == [ToolParamHeader(token: "City", path: ["city"], type: .string)])
@@ -89,7 +99,8 @@ struct ListMergerTests {
         let merge = try merge(
             "tools/list",
             [
-                try RouterFixtures.result(#"{"tools":[{"name":"a"}],"nextCursor":"2"}"#), try RouterFixtures.result(#"{"tools":[{"name":"b"}]}"#),
+                try RouterFixtures.result(#"{"tools":[{"name":"a"}],"nextCursor":"2"}"#),
+                try RouterFixtures.result(#"{"tools":[{"name":"b"}]}"#),
                 try RouterFixtures.result(#"{"tools":[{"name":"c"}],"nextCursor":"x:y"}"#),
             ])
         #expect(merge.next == CompositeCursor(cursors: [("alpha", "2"), ("gamma", "x:y")]))
@@ -112,7 +123,8 @@ struct ListMergerTests {
         bytes[bytes.count / 2] = bytes[bytes.count / 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         let refusal = RoutingFailure.invalidParams("Invalid params: unknown or tampered cursor")
         for (cursor, route, method) in [
-            (String(decoding: bytes, as: UTF8.self), "r", "tools/list"), (token, "other", "tools/list"), (token, "r", "prompts/list"), ("plain", "r", "tools/list"),
+            (String(decoding: bytes, as: UTF8.self), "r", "tools/list"), (token, "other", "tools/list"), (token, "r", "prompts/list"),
+            ("plain", "r", "tools/list"),
         ] {
             let pages = ListMerger.pages(cursor: cursor, targets: targets, sealer: sealer, route: route, method: method)
             #expect(throws: refusal) { try pages.get() }
@@ -135,7 +147,10 @@ struct ListMergerTests {
         let mixedDocument = try merged(
             try merge(
                 "tools/list",
-                [try RouterFixtures.result(#"{"tools":[],"ttlMs":5000,"cacheScope":"public"}"#), try RouterFixtures.result(#"{"tools":[]}"#)],
+                [
+                    try RouterFixtures.result(#"{"tools":[],"ttlMs":5000,"cacheScope":"public"}"#),
+                    try RouterFixtures.result(#"{"tools":[]}"#),
+                ],
                 targets: ["alpha", "beta"], sessionless: true))
         let mixed = JSONValueRef(mixedDocument.root)
         #expect(mixed["ttlMs"]?.integer == 0 && mixed["cacheScope"]?.string == "private")
@@ -144,19 +159,23 @@ struct ListMergerTests {
     @Test("a target answering -32601 contributes nothing, in either mode")
     func methodNotFoundTarget() throws {
         let merge = try merge(
-            "prompts/list", [try RouterFixtures.error(-32601), try RouterFixtures.result(#"{"prompts":[{"name":"p"}]}"#)], targets: ["alpha", "beta"])
+            "prompts/list", [try RouterFixtures.error(-32601), try RouterFixtures.result(#"{"prompts":[{"name":"p"}]}"#)],
+            targets: ["alpha", "beta"])
         #expect(names(try merged(merge), key: "prompts") == ["beta_p"])
     }
 
     @Test("failClosed: another upstream error is relayed, a failed target fails the list")
     func failClosed() throws {
-        let relayed = try merge("tools/list", [try RouterFixtures.error(-32603, "boom"), try RouterFixtures.result(#"{"tools":[]}"#)], targets: ["alpha", "beta"])
+        let relayed = try merge(
+            "tools/list", [try RouterFixtures.error(-32603, "boom"), try RouterFixtures.result(#"{"tools":[]}"#)],
+            targets: ["alpha", "beta"])
         guard case .relay(let response) = relayed.answer else {
             Issue.record("expected a relay")
             return
         }
         #expect(response.root["error"]?["message"]?.string == "boom")
-        let failed = try merge("tools/list", [try RouterFixtures.result(#"{"tools":[]}"#), RouterFixtures.down], targets: ["alpha", "beta"])
+        let failed = try merge(
+            "tools/list", [try RouterFixtures.result(#"{"tools":[]}"#), RouterFixtures.down], targets: ["alpha", "beta"])
         guard case .failure(let error, sessionLost: false) = failed.answer else {
             Issue.record("expected a failure")
             return
@@ -176,7 +195,9 @@ struct ListMergerTests {
     @Test("a lost upstream session fails the list whatever the mode")
     func sessionLost() throws {
         for mode in [FailureMode.failOpen, .failClosed] {
-            let merge = try merge("tools/list", [try RouterFixtures.result(#"{"tools":[{"name":"a"}]}"#), .sessionLost], targets: ["alpha", "beta"], failureMode: mode)
+            let merge = try merge(
+                "tools/list", [try RouterFixtures.result(#"{"tools":[{"name":"a"}]}"#), .sessionLost], targets: ["alpha", "beta"],
+                failureMode: mode)
             guard case .failure(let error, sessionLost: true) = merge.answer else {
                 Issue.record("expected session lost")
                 return

@@ -39,7 +39,8 @@ struct SessionRouterTests {
     func principalMismatch() throws {
         let entries = [SessionState.Entry(target: "alpha", endpoint: "http://127.0.0.1:9001/mcp")]
         #expect(throws: SessionRouter.Refusal.principalMismatch) {
-            try SessionRouter.members(of: state(entries, principal: alice), route: route(), principal: PrincipalDigest(principal: "bob")).get()
+            try SessionRouter.members(of: state(entries, principal: alice), route: route(), principal: PrincipalDigest(principal: "bob"))
+                .get()
         }
         #expect(throws: SessionRouter.Refusal.principalMismatch) {
             try SessionRouter.members(of: state(entries, principal: alice), route: route(), principal: nil).get()
@@ -52,9 +53,13 @@ struct SessionRouterTests {
     @Test("a pinned replica or target no longer configured: the session is not found")
     func memberGone() throws {
         let replicaGone = state([SessionState.Entry(target: "alpha", endpoint: "http://127.0.0.1:9999/mcp")])
-        #expect(throws: SessionRouter.Refusal.memberGone(target: "alpha")) { try SessionRouter.members(of: replicaGone, route: route(), principal: nil).get() }
+        #expect(throws: SessionRouter.Refusal.memberGone(target: "alpha")) {
+            try SessionRouter.members(of: replicaGone, route: route(), principal: nil).get()
+        }
         let targetGone = state([SessionState.Entry(target: "gamma", endpoint: "http://127.0.0.1:9003/mcp")])
-        #expect(throws: SessionRouter.Refusal.memberGone(target: "gamma")) { try SessionRouter.members(of: targetGone, route: route(), principal: nil).get() }
+        #expect(throws: SessionRouter.Refusal.memberGone(target: "gamma")) {
+            try SessionRouter.members(of: targetGone, route: route(), principal: nil).get()
+        }
         #expect(SessionRouter.Refusal.memberGone(target: "x").error.status.code == 404)
         #expect(SessionRouter.Refusal.memberGone(target: "x").countsAsRejected)
     }
@@ -70,7 +75,10 @@ struct SessionRouterTests {
     @Test("a client's answer goes to the member whose request id it carries, under the original id")
     func answerDestination() throws {
         let session = try SessionRouter.members(
-            of: state([SessionState.Entry(target: "alpha", endpoint: "http://127.0.0.1:9001/mcp"), SessionState.Entry(target: "beta", endpoint: "http://127.0.0.1:9002/mcp")]),
+            of: state([
+                SessionState.Entry(target: "alpha", endpoint: "http://127.0.0.1:9001/mcp"),
+                SessionState.Entry(target: "beta", endpoint: "http://127.0.0.1:9002/mcp"),
+            ]),
             route: route(), principal: nil
         ).get()
         let id = FederationRewriter.serverRequestID(target: "beta", originalIDJSON: "7")
@@ -85,18 +93,26 @@ struct SessionRouterTests {
 
     @Test("a federated session's messages: answers back, notifications and setLevel to all, lists merged, ping local, the rest routed")
     func federatedSteps() throws {
-        #expect(SessionRouter.federatedStep(for: try RouterFixtures.message(#"{"jsonrpc":"2.0","id":"x","result":{}}"#)) == .answerServerRequest)
-        #expect(SessionRouter.federatedStep(for: try RouterFixtures.message(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)) == .broadcastNotification)
+        #expect(
+            SessionRouter.federatedStep(for: try RouterFixtures.message(#"{"jsonrpc":"2.0","id":"x","result":{}}"#)) == .answerServerRequest
+        )
+        #expect(
+            SessionRouter.federatedStep(for: try RouterFixtures.message(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#))
+                == .broadcastNotification)
         #expect(SessionRouter.federatedStep(for: try RouterFixtures.request("ping")) == .ping)
         #expect(SessionRouter.federatedStep(for: try RouterFixtures.request("logging/setLevel")) == .broadcastRequest)
-        #expect(SessionRouter.federatedStep(for: try RouterFixtures.request("resources/templates/list")) == .list(try #require(ListShape(method: "resources/templates/list"))))
+        #expect(
+            SessionRouter.federatedStep(for: try RouterFixtures.request("resources/templates/list"))
+                == .list(try #require(ListShape(method: "resources/templates/list"))))
         #expect(SessionRouter.federatedStep(for: try RouterFixtures.request("tools/call")) == .routed)
     }
 
     @Test("a sessionless request on a federated route: discover and lists fan out, subscriptions/listen is -32601")
     func sessionlessSteps() throws {
         #expect(SessionRouter.sessionlessStep(for: try RouterFixtures.request("server/discover")) == .discover)
-        #expect(SessionRouter.sessionlessStep(for: try RouterFixtures.request("tools/list")) == .list(try #require(ListShape(method: "tools/list"))))
+        #expect(
+            SessionRouter.sessionlessStep(for: try RouterFixtures.request("tools/list"))
+                == .list(try #require(ListShape(method: "tools/list"))))
         #expect(
             SessionRouter.sessionlessStep(for: try RouterFixtures.request("subscriptions/listen"))
                 == .failure(.methodNotFound("Method not found: subscriptions/listen is not served on federated routes yet")))
@@ -107,7 +123,9 @@ struct SessionRouterTests {
 
     private let codec = RequestStateCodec(keyring: Keyring.generated())
 
-    private func sealed(target: String = "alpha", endpoint: String = "http://127.0.0.1:9011/mcp", principal: PrincipalDigest?, expiresAt: UInt64 = 1000)
+    private func sealed(
+        target: String = "alpha", endpoint: String = "http://127.0.0.1:9011/mcp", principal: PrincipalDigest?, expiresAt: UInt64 = 1000
+    )
         throws -> String
     {
         codec.seal(
@@ -115,7 +133,9 @@ struct SessionRouterTests {
             route: try route().sealContext)
     }
 
-    private func pin(_ state: String?, target: String = "alpha", principal: PrincipalDigest?, now: UInt64 = 10) throws -> Result<SessionRouter.Pin, GatewayError> {
+    private func pin(_ state: String?, target: String = "alpha", principal: PrincipalDigest?, now: UInt64 = 10) throws -> Result<
+        SessionRouter.Pin, GatewayError
+    > {
         let route = try route()
         let pool = try #require(route.target(named: target))
         return SessionRouter.pin(requestState: state, codec: codec, route: route, target: pool, principal: principal, now: now)
@@ -128,7 +148,9 @@ struct SessionRouterTests {
 
     @Test("no requestState, or the upstream's own: forwarded unchanged to any replica")
     func unpinned() throws {
-        guard case .success(.unpinned) = try pin(nil, principal: nil), case .success(.unpinned) = try pin("opaque-upstream-state", principal: nil) else {
+        guard case .success(.unpinned) = try pin(nil, principal: nil),
+            case .success(.unpinned) = try pin("opaque-upstream-state", principal: nil)
+        else {
             Issue.record("expected unpinned")
             return
         }
@@ -164,15 +186,19 @@ struct SessionRouterTests {
                 answer, codec: codec, route: route, target: "alpha", endpointURL: "http://127.0.0.1:9001/mcp", principal: alice, now: 10))
         let token = try #require(answer.result?["requestState"]?.string)
         #expect(token.hasPrefix(RequestStateCodec.prefix))
-        guard case .success(.pinned(let endpoint, "up-2")) = SessionRouter.pin(
-            requestState: token, codec: codec, route: route, target: try #require(route.target(named: "alpha")), principal: alice, now: 11)
+        guard
+            case .success(.pinned(let endpoint, "up-2")) = SessionRouter.pin(
+                requestState: token, codec: codec, route: route, target: try #require(route.target(named: "alpha")), principal: alice,
+                now: 11)
         else {
             Issue.record("expected the sealed state to pin")
             return
         }
         #expect(endpoint.endpoint.url == "http://127.0.0.1:9001/mcp")
         let complete = try RouterFixtures.message(#"{"jsonrpc":"2.0","id":1,"result":{"resultType":"complete","requestState":"x"}}"#)
-        #expect(!SessionRouter.sealInputRequired(complete, codec: codec, route: route, target: "alpha", endpointURL: "u", principal: nil, now: 1))
+        #expect(
+            !SessionRouter.sealInputRequired(
+                complete, codec: codec, route: route, target: "alpha", endpointURL: "u", principal: nil, now: 1))
         #expect(complete.result?["requestState"]?.string == "x")
     }
 }

@@ -44,7 +44,8 @@ struct TargetResolverTests {
     @Test("a name with an unknown prefix fails without a lookup")
     func unknownPrefix() throws {
         let route = try RouterFixtures.threeTargets()
-        let resolution = TargetResolver.resolve(try RouterFixtures.request("tools/call", params: #"{"name":"delta_add"}"#), route: route) { _, _ in
+        let resolution = TargetResolver.resolve(try RouterFixtures.request("tools/call", params: #"{"name":"delta_add"}"#), route: route) {
+            _, _ in
             Issue.record("no lookup expected")
             return nil
         }
@@ -95,7 +96,8 @@ struct TargetResolverTests {
             #expect(found.params == #"{"uri":"greeting://ann"}"#)
             #expect(found.upstreamName == "greeting://ann")
         }
-        let unknown = TargetResolver.resolve(try RouterFixtures.request("resources/read", params: #"{"uri":"file:///x"}"#), route: route, learned: nothingLearned)
+        let unknown = TargetResolver.resolve(
+            try RouterFixtures.request("resources/read", params: #"{"uri":"file:///x"}"#), route: route, learned: nothingLearned)
         #expect(failure(unknown) == .invalidParams("Unknown resource 'file:///x': federated resource URIs are '<target>+<uri>'"))
         let missing = TargetResolver.resolve(try RouterFixtures.request("resources/read"), route: route, learned: nothingLearned)
         #expect(failure(missing) == .invalidParams("Invalid params: 'resources/read' needs a uri"))
@@ -115,7 +117,8 @@ struct TargetResolverTests {
             try RouterFixtures.request("completion/complete", params: #"{"ref":{"type":"ref/prompt","name":"alpha_review"}}"#), route)
         #expect(prompt.target == "alpha" && prompt.params.contains(#""name":"review""#) && prompt.upstreamName == nil)
         let resource = try resolved(
-            try RouterFixtures.request("completion/complete", params: #"{"ref":{"type":"ref/resource","uri":"gamma+greeting://{name}"}}"#), route)
+            try RouterFixtures.request("completion/complete", params: #"{"ref":{"type":"ref/resource","uri":"gamma+greeting://{name}"}}"#),
+            route)
         #expect(resource.target == "gamma" && resource.params.contains(#""uri":"greeting://{name}""#) && resource.upstreamName == nil)
     }
 
