@@ -20,6 +20,7 @@ enum InitializeMerger {
         var version: String
     }
 
+    /// What the caller does next.
     enum Decision {
         /// The client's result, the version it is told, and the session's entries (in config order).
         /// `skipped`: targets left out under failOpen.

@@ -8,7 +8,8 @@ struct SessionMember {
     var endpoint: ResolvedEndpoint
 }
 
-/// A session the client holds, opened and checked against the route it came in on.
+/// A session the client holds, opened and checked against the route it came in on. Built by
+/// `SessionRouter.members`, which refuses a session without members, so `members` is never empty.
 struct OpenedSession {
     var state: SessionState
     /// In the order of the session's entries (targets down at initialize under failOpen are absent).
