@@ -37,12 +37,12 @@ extension Exchange {
             return
         }
         let purpose: ResponseRelay.Purpose = message.kind == .request ? .request : .accepted
-        let inspect: ((RPCMessage) -> [UInt8]?)? =
+        let learnHeaders: ((RPCMessage) -> [UInt8]?)? =
             message.method == "tools/list" ? { [weak self] in self?.learnToolHeaders(from: $0, target: session.target); return nil } : nil
         send(
             message: message, target: session.target, endpoint: session.endpoint,
             upstreamSessionID: session.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion,
-            purpose: purpose, inspect: inspect)
+            purpose: purpose, inspect: learnHeaders)
     }
 
     private func initialize(_ message: RPCMessage, route: RouteRuntime) {
@@ -168,27 +168,8 @@ extension Exchange {
 
     // MARK: Sessions
 
-    /// One target of an opened session: its pinned replica and upstream session id.
-    struct SessionMember {
-        var entry: SessionState.Entry
-        var target: TargetPool
-        var endpoint: ResolvedEndpoint
-    }
-
-    struct OpenedSession {
-        var state: SessionState
-        /// In the order of the session's entries (targets down at initialize under failOpen are absent).
-        var members: [SessionMember]
-
-        /// The only member of a single-target session.
-        var entry: SessionState.Entry { members[0].entry }
-        var target: TargetPool { members[0].target }
-        var endpoint: ResolvedEndpoint { members[0].endpoint }
-
-        func member(_ target: String) -> SessionMember? { members.first { $0.target.name == target } }
-    }
-
-    /// Opens the request's sealed session id, or answers 400 (absent) / 404 (anything wrong with it).
+    /// Opens the request's sealed session id and asks `SessionRouter` for its members on `route`, or answers
+    /// 400 (absent) / 404 (anything wrong with it).
     func openSession(route: RouteRuntime, idJSON: String) -> OpenedSession? {
         let ids = headers["mcp-session-id"]
         guard let token = ids.first else {
@@ -205,27 +186,14 @@ extension Exchange {
             fail(.sessionNotFound, idJSON: idJSON)
             return nil
         }
-        // A session belongs to the principal that created it.
-        if state.principal != principal.map(PrincipalDigest.init(principal:)) {
-            services.metrics.sessionsRejected.increment()
-            fail(.sessionNotFound, idJSON: idJSON)
+        switch SessionRouter.members(of: state, route: route, principal: principal.map(PrincipalDigest.init(principal:))) {
+        case .success(let session):
+            return session
+        case .failure(let refusal):
+            if refusal.countsAsRejected { services.metrics.sessionsRejected.increment() }
+            fail(refusal.error, idJSON: idJSON)
             return nil
         }
-        var members: [SessionMember] = []
-        for entry in state.entries {
-            guard let target = route.target(named: entry.target), let endpoint = target.endpoint(pinned: entry.endpoint) else {
-                // The pinned target or replica is no longer configured: its upstream session is gone.
-                services.metrics.sessionsRejected.increment()
-                fail(.sessionNotFound, idJSON: idJSON)
-                return nil
-            }
-            members.append(SessionMember(entry: entry, target: target, endpoint: endpoint))
-        }
-        guard !members.isEmpty else {
-            fail(.sessionNotFound, idJSON: idJSON)
-            return nil
-        }
-        return OpenedSession(state: state, members: members)
     }
 
     /// The headers of a request to `target` made for this client request: the client's end-to-end headers

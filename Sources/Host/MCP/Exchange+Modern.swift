@@ -40,104 +40,108 @@ extension Exchange {
         modernRoute(message, route: route, mayLearn: true)
     }
 
-    /// Routes a checked 2026-07-28 request to its target (federated routes: by name, after listing the
-    /// targets once if this replica does not know the name yet).
+    /// Routes a checked 2026-07-28 request to its target, on the replica a gateway-sealed `requestState`
+    /// names (else any), and relays the answer.
     private func modernRoute(_ message: RPCMessage, route: RouteRuntime, mayLearn: Bool) {
-        var target: TargetPool
+        let target: TargetPool
         var resolved: ResolvedTarget?
         if route.federates {
-            let version = headers.first(name: "mcp-protocol-version")
-            switch message.method ?? "" {
-            case "server/discover":
-                federatedDiscover(message, route: route)
-                return
-            case let method where FederationRewriter.listShape(of: method) != nil:
-                let members = route.targets.map { FanOutCall(target: $0, endpoint: $0.pick(), upstreamSessionID: nil, protocolVersion: version, body: request.body) }
-                federatedList(message, route: route, members: members)
-                return
-            case "subscriptions/listen":
-                failRPC(-32601, "Method not found: subscriptions/listen is not served on federated routes yet", message: message)
-                return
-            default:
-                let members = route.targets.map { FanOutCall(target: $0, endpoint: $0.pick(), upstreamSessionID: nil, protocolVersion: version, body: request.body) }
-                let retry: (() -> Void)? = mayLearn ? { [weak self] in self?.modernRoute(message, route: route, mayLearn: false) } : nil
-                guard let found = resolveTarget(message, route: route, learnFrom: members, retry: retry), let owner = route.target(named: found.target) else { return }
-                resolved = found
-                target = owner
-            }
-            if message.method == "tools/call", let tool = resolved?.toolName, let known = services.toolHeaders.headers(target: target.name, tool: tool) {
-                let arguments = message.params?["arguments"]
-                for param in known {
-                    if let failure = param.check(arguments: arguments, headers: headers) {
-                        fail(.headerMismatch(failure), idJSON: message.idJSON)
-                        return
-                    }
-                }
-            }
+            guard let found = federatedTarget(message, route: route, mayLearn: mayLearn) else { return }
+            (target, resolved) = (found.target, found.resolved)
         } else {
-            guard let only = route.targets.first else {
-                fail(.upstream(.badGateway, target: "", "The route has no target"), idJSON: message.idJSON)
-                return
-            }
+            guard let only = singleTarget(message, route: route) else { return }
             target = only
-            let toolHeaders = message.method == "tools/call" ? message.targetName.flatMap { services.toolHeaders.headers(target: only.name, tool: $0) } : nil
-            if let error = ModernRequestValidator.validate(message, headers: headers, toolHeaders: toolHeaders) {
-                fail(error, idJSON: message.idJSON)
-                return
-            }
         }
         var endpoint = target.pick()
         var upstreamState: String?
-        if let state = message.params?["requestState"]?.string {
-            do throws(RequestStateCodec.OpenError) {
-                let opened = try runtime.requestStates.open(state, route: route.sealContext, now: nowSeconds)
-                guard opened.principal == principal.map(PrincipalDigest.init(principal:)), opened.target == target.name,
-                    let pinned = target.endpoint(pinned: opened.endpoint)
-                else { throw RequestStateCodec.OpenError.invalid }
-                endpoint = pinned
-                upstreamState = opened.upstreamState
-            } catch .notOurs {
-                // The upstream's own state (not sealed by this gateway): forwarded unchanged.
-            } catch {
-                fail(
-                    GatewayError(.badRequest, code: -32602, "Invalid or expired requestState", dataJSON: "{\"reason\":\"invalid_request_state\"}"),
-                    idJSON: message.idJSON)
-                return
-            }
-        }
-        let method = message.method
-        let sealContext = route.sealContext
-        let pinnedURL = endpoint.endpoint.url
         let principalDigest = principal.map(PrincipalDigest.init(principal:))
-        let owner = target
-        /// Seals an `input_required` result's state (in place); true when it did.
-        let wrapState: (RPCMessage) -> Bool = { [weak self] response in
-            guard let self, response.kind == .result, let result = response.result else { return false }
-            if method == "tools/list" {
-                self.learnToolHeaders(from: response, target: owner)
-                return false
-            }
-            guard result["resultType"]?.string == "input_required", let upstreamState = result["requestState"]?.string else { return false }
-            let sealed = self.runtime.requestStates.seal(
-                RequestStateCodec.State(
-                    target: owner.name, endpoint: pinnedURL, principal: principalDigest,
-                    expiresAt: self.nowSeconds + RequestStateCodec.lifetimeSeconds, upstreamState: upstreamState),
-                route: sealContext)
-            result.set("requestState", string: sealed)
-            return true
+        switch SessionRouter.pin(
+            requestState: message.params?["requestState"]?.string, codec: runtime.requestStates, route: route, target: target,
+            principal: principalDigest, now: nowSeconds)
+        {
+        case .success(.unpinned):
+            break
+        case .success(.pinned(let pinned, let state)):
+            endpoint = pinned
+            upstreamState = state
+        case .failure(let error):
+            fail(error, idJSON: message.idJSON)
+            return
+        }
+        let codec = runtime.requestStates
+        let pinnedURL = endpoint.endpoint.url
+        let sealState: (RPCMessage) -> Bool = { response in
+            SessionRouter.sealInputRequired(
+                response, codec: codec, route: route, target: target.name, endpointURL: pinnedURL, principal: principalDigest,
+                now: WallClock.nowSeconds)
         }
         let restoreState: (JSONValueRef) -> Void = { root in
             if let upstreamState { root["params"]?.set("requestState", string: upstreamState) }
         }
+        let version = headers.first(name: "mcp-protocol-version")
         if let resolved {
             routedCall(
                 message, resolved: resolved, route: route, target: target, endpoint: endpoint, upstreamSessionID: nil,
-                protocolVersion: headers.first(name: "mcp-protocol-version"), extraEdit: restoreState, inspect: { _ = wrapState($0) })
+                protocolVersion: version, extraEdit: restoreState, inspect: { _ = sealState($0) })
             return
         }
+        let rewriteAnswer: (RPCMessage) -> [UInt8]? =
+            message.method == "tools/list"
+            ? { [weak self] response in
+                self?.learnToolHeaders(from: response, target: target)
+                return nil
+            }
+            : { response in sealState(response) ? response.document.serialized() : nil }
         send(
-            message: message, body: upstreamState == nil ? nil : upstreamBody(message, edit: restoreState), target: target, endpoint: endpoint,
-            upstreamSessionID: nil, protocolVersion: headers.first(name: "mcp-protocol-version"), purpose: .request,
-            inspect: { wrapState($0) ? $0.document.serialized() : nil })
+            message: message, body: upstreamState == nil ? nil : upstreamBody(message, edit: restoreState), target: target,
+            endpoint: endpoint, upstreamSessionID: nil, protocolVersion: version, purpose: .request, inspect: rewriteAnswer)
+    }
+
+    /// A federated route's target for a request (`SessionRouter.sessionlessStep`, then `resolveTarget`), with
+    /// its tool headers checked; nil when the request was answered (discover, lists, errors) or waits for
+    /// the names to be listed (then it runs again with `mayLearn` false).
+    private func federatedTarget(_ message: RPCMessage, route: RouteRuntime, mayLearn: Bool)
+        -> (target: TargetPool, resolved: ResolvedTarget)?
+    {
+        switch SessionRouter.sessionlessStep(for: message) {
+        case .discover:
+            federatedDiscover(message, route: route)
+            return nil
+        case .list(let shape):
+            federatedSessionlessList(message, shape: shape, route: route)
+            return nil
+        case .failure(let failure):
+            failRPC(failure.code, failure.text, message: message)
+            return nil
+        case .routed:
+            break
+        }
+        let retry: (() -> Void)? = mayLearn ? { [weak self] in self?.modernRoute(message, route: route, mayLearn: false) } : nil
+        let members = callsToEveryTarget(route, protocolVersion: headers.first(name: "mcp-protocol-version"))
+        guard let resolved = resolveTarget(message, route: route, learnFrom: members, retry: retry),
+            let target = route.target(named: resolved.target)
+        else { return nil }
+        let known = resolved.toolName.flatMap { services.toolHeaders.headers(target: target.name, tool: $0) }
+        if let error = ModernRequestValidator.toolHeaderMismatch(message, headers: headers, toolHeaders: known) {
+            fail(error, idJSON: message.idJSON)
+            return nil
+        }
+        return (target, resolved)
+    }
+
+    /// The only target of an unfederated route, once the request passed every check with that target's
+    /// tool headers; nil when it was answered.
+    private func singleTarget(_ message: RPCMessage, route: RouteRuntime) -> TargetPool? {
+        guard let only = route.targets.first else {
+            fail(.upstream(.badGateway, target: "", "The route has no target"), idJSON: message.idJSON)
+            return nil
+        }
+        let toolHeaders =
+            message.method == "tools/call" ? message.targetName.flatMap { services.toolHeaders.headers(target: only.name, tool: $0) } : nil
+        if let error = ModernRequestValidator.validate(message, headers: headers, toolHeaders: toolHeaders) {
+            fail(error, idJSON: message.idJSON)
+            return nil
+        }
+        return only
     }
 }

@@ -174,7 +174,7 @@ final class Exchange {
             let status = HTTPResponseStatus(statusCode: rejection.httpStatus)
             var buffer = allocator.buffer(capacity: 128)
             buffer.writeString(rejection.responseBody(idJSON: isNotification ? "null" : idJSON))
-            send(status: status, headers: MCPExchangeHandler.jsonHeaders(), body: buffer, origin: .plugin)
+            send(status: status, headers: HTTPHeaders.json(), body: buffer, origin: .plugin)
             return false
         case .respond(let reply):
             if isNotification {
@@ -265,7 +265,7 @@ final class Exchange {
     func fail(_ error: GatewayError, idJSON: String = "null") {
         var buffer = allocator.buffer(capacity: 128)
         buffer.writeString(error.body(idJSON: idJSON))
-        send(status: error.status, headers: MCPExchangeHandler.jsonHeaders(extra: error.headers), body: buffer, origin: .gateway)
+        send(status: error.status, headers: HTTPHeaders.json(extra: error.headers), body: buffer, origin: .gateway)
     }
 
     /// Answers with a whole response relayed from (or built on) the upstream's answer.

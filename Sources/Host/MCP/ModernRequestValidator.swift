@@ -52,12 +52,17 @@ enum ModernRequestValidator {
         guard ProtocolVersion.modern.contains(bodyVersion) else {
             return .unsupportedVersion(bodyVersion)
         }
-        if method == "tools/call", let toolHeaders, !toolHeaders.isEmpty {
-            let arguments = message.params?["arguments"]
-            for param in toolHeaders {
-                if let failure = param.check(arguments: arguments, headers: headers) {
-                    return .headerMismatch(failure)
-                }
+        return toolHeaderMismatch(message, headers: headers, toolHeaders: toolHeaders)
+    }
+
+    /// Checks a `tools/call`'s `Mcp-Param-*` headers against its arguments, given the `x-mcp-header`
+    /// parameters known for the tool (nil: not listed yet, unchecked).
+    static func toolHeaderMismatch(_ message: RPCMessage, headers: HTTPHeaders, toolHeaders: [ToolParamHeader]?) -> GatewayError? {
+        guard message.method == "tools/call", let toolHeaders else { return nil }
+        let arguments = message.params?["arguments"]
+        for param in toolHeaders {
+            if let failure = param.check(arguments: arguments, headers: headers) {
+                return .headerMismatch(failure)
             }
         }
         return nil

@@ -16,7 +16,20 @@ final class ToolHeaderRegistry: Sendable {
 
     /// Records every tool of one `tools/list` result page.
     func learn(target: String, toolsListResult result: JSONValueRef) {
-        guard let list = result["tools"], list.type == JSON_ARRAY else { return }
+        record(target: target, Self.annotations(toolsListResult: result))
+    }
+
+    /// Records what `annotations(toolsListResult:)` read from one page of `target`'s tools.
+    func record(target: String, _ learned: [String: [ToolParamHeader]]) {
+        guard !learned.isEmpty else { return }
+        tools.withLock { all in
+            all[target, default: [:]].merge(learned) { _, new in new }
+        }
+    }
+
+    /// Tool name -> its `x-mcp-header` parameters, for every tool of one `tools/list` result page (a pure read).
+    static func annotations(toolsListResult result: JSONValueRef) -> [String: [ToolParamHeader]] {
+        guard let list = result["tools"], list.type == JSON_ARRAY else { return [:] }
         var learned: [String: [ToolParamHeader]] = [:]
         for index in 0..<json_array_size(list.pointer) {
             guard let tool = json_array_get(list.pointer, index).map(JSONValueRef.init),
@@ -28,9 +41,7 @@ final class ToolHeaderRegistry: Sendable {
             }
             learned[name] = params
         }
-        tools.withLock { all in
-            all[target, default: [:]].merge(learned) { _, new in new }
-        }
+        return learned
     }
 
     private static func collect(schema: JSONValueRef, path: [String], into params: inout [ToolParamHeader]) {

@@ -1,9 +1,10 @@
 import CJansson
 import MCPGateSession
 
-/// Builds the results a federated route answers with from its targets' results: one `initialize` result
-/// (capabilities merged, instructions joined, the gateway's own server info) and one page of each list
-/// method (items renamed, collisions reported, a composite cursor).
+/// The jansson building blocks of the results a federated route composes: capabilities merged, one
+/// `initialize`-shaped result (capabilities merged, instructions joined, the gateway's own server info),
+/// a JSON-RPC response around a result, and the 2026-07-28 stamp. The decisions of what goes in them live
+/// in `InitializeMerger`, `ListMerger` and `DiscoverMerger`.
 enum ResultMerger {
     static let serverName = "mcpgate"
 
@@ -50,11 +51,6 @@ enum ResultMerger {
         return JSONDocument(owning: merged)
     }
 
-    /// The oldest of the versions the targets negotiated (dates compare as strings).
-    static func lowestVersion(_ versions: [String]) -> String? {
-        versions.min()
-    }
-
     /// A JSON-RPC response document `{"jsonrpc":"2.0","id":<id>,"result":<result>}` (takes `result`).
     static func response(id: JSONValueRef?, result: JSONDocument) -> JSONDocument {
         let response = JSONAlloc.object()
@@ -82,18 +78,5 @@ enum ResultMerger {
         json_object_set_new(info, "name", json_string(serverName))
         json_object_set_new(info, "version", json_string(MCPGateVersion.string))
         json_object_set_new(meta, "io.modelcontextprotocol/serverInfo", info)
-    }
-}
-
-/// jansson constructors that only fail when memory is exhausted, where the process cannot go on anyway.
-enum JSONAlloc {
-    static func object() -> UnsafeMutablePointer<json_t> {
-        guard let object = json_object() else { fatalError("jansson: out of memory") }
-        return object
-    }
-
-    static func array() -> UnsafeMutablePointer<json_t> {
-        guard let array = json_array() else { fatalError("jansson: out of memory") }
-        return array
     }
 }

@@ -39,9 +39,3 @@ final class TargetPool: Sendable {
         indexByURL[url].map { endpoints[$0] }
     }
 }
-
-/// A configuration that parsed but cannot be run.
-struct RuntimeBuildError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}

@@ -48,7 +48,7 @@ final class ClientResponse: ExchangeResponder {
     func respond(_ error: GatewayError, idJSON: String) {
         var buffer = allocator.buffer(capacity: 128)
         buffer.writeString(error.body(idJSON: idJSON))
-        respond(status: error.status, headers: MCPExchangeHandler.jsonHeaders(extra: error.headers), body: buffer)
+        respond(status: error.status, headers: HTTPHeaders.json(extra: error.headers), body: buffer)
     }
 
     func startStream(status: HTTPResponseStatus, headers: HTTPHeaders) {

@@ -323,10 +323,6 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Writing (for `ClientResponse`)
 
-    static func jsonHeaders(extra: [(String, String)] = []) -> HTTPHeaders {
-        HTTPHeaders.json(extra: extra)
-    }
-
     /// Whether `response` answers the request being served now.
     func isServing(_ response: ClientResponse) -> Bool {
         self.response === response && context != nil

@@ -12,7 +12,4 @@ public enum SessionError: Error, Equatable, Sendable {
     case tampered
     /// Valid, but `now` is at or past its expiry.
     case expired
-    /// The token is valid but belongs to another route. Never thrown by `SessionCodec` itself (see
-    /// `tampered`); left for callers that check route identity by other means.
-    case wrongRoute
 }
