@@ -2,7 +2,6 @@ import NIOHTTP1
 import Testing
 
 @testable import MCPGate
-@testable import MCPGateSession
 
 /// The admin API refuses what a browser page could send it (attack run M5), and config keeps it off the network
 /// without a token.

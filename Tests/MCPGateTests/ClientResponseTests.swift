@@ -6,8 +6,8 @@ import PluginAPI
 import Testing
 
 @testable import MCPGate
-@testable import MCPGateUpstream
 @testable import MCPGateSession
+@testable import MCPGateUpstream
 
 /// Nothing can be written to a client outside its own response (attack run C1: a body part and `.end` written
 /// after a complete response aborted the process through NIO's precondition).

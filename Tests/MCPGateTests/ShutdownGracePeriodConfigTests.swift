@@ -1,7 +1,6 @@
 import Testing
 
 @testable import MCPGate
-@testable import MCPGateSession
 @testable import MCPGateUpstream
 
 /// `config.limits.shutdownGracePeriod`: a positive duration of at most 10 minutes, 10 s when absent.

@@ -4,7 +4,6 @@ import Testing
 
 @testable import MCPGate
 @testable import MCPGateUpstream
-@testable import MCPGateSession
 
 /// Client headers reach an upstream by allow-list (attack report L12: `X-Remote-User`, `X-Api-Key` and the
 /// like were forwarded to upstreams that may trust them).

@@ -8,7 +8,6 @@ import Testing
 
 @testable import MCPGate
 @testable import MCPGateUpstream
-@testable import MCPGateSession
 
 /// An HTTP/1.1 server whose GETs are standing SSE streams (a head, then `: ping` comments every
 /// `pingEvery` for `pingFor`, then silence, never an end) and whose POSTs get a small JSON answer after

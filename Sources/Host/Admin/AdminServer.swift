@@ -4,7 +4,6 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 import MCPGateUpstream
-import MCPGateSession
 
 /// The operator endpoints, each on its configured address: readiness (`/healthz/ready`), Prometheus
 /// metrics (`/metrics`) and the admin API (`/config`, `POST /reload`). Small, separate from client traffic.

@@ -29,7 +29,7 @@ final class GatewayMetrics: Sendable {
         federationCollisions = registry.makeCounter(
             descriptor: name("federation_collisions", "total", "List items dropped because another target already offers the same name"))
         var responses: [Counter] = []
-        for era in [Era.handshake, .modern] {
+        for era in [Era.handshake, .sessionless] {
             for status in ["2xx", "4xx", "5xx"] {
                 responses.append(registry.makeCounter(
                     descriptor: name("responses", "total", "Responses to MCP requests by protocol era and status class"),

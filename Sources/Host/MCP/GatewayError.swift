@@ -1,5 +1,4 @@
 import NIOHTTP1
-import MCPGateSession
 
 /// An error the gateway answers itself: an HTTP status plus one JSON-RPC error object (docs/errors.md).
 struct GatewayError: Error, Sendable {

@@ -49,7 +49,7 @@ enum ModernRequestValidator {
                 return .headerMismatch("mcp-name header does not match the request body's '\(field)' parameter")
             }
         }
-        guard ProtocolVersion.modern.contains(bodyVersion) else {
+        guard ProtocolVersion.sessionless.contains(bodyVersion) else {
             return .unsupportedVersion(bodyVersion)
         }
         return toolHeaderMismatch(message, headers: headers, toolHeaders: toolHeaders)

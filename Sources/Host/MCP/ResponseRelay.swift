@@ -8,7 +8,7 @@ import MCPGateUpstream
 /// reports it: a JSON body (held whole, within `maxResponseBodyBytes`, so it can be inspected), an SSE stream
 /// (relayed event by event as events complete, never buffered whole, under a stream slot), or a bare 202.
 /// It owns the HTTP mapping of every outcome (docs/errors.md), runs the filters' response and event hooks,
-/// and hands an `initialize` response to `Exchange.answerInitialize`, where the session is sealed.
+/// and hands an `initialize` response to `HandshakeFlow.answerInitialize`, where the session is sealed.
 ///
 /// Confined to the exchange's event loop.
 final class ResponseRelay {
@@ -16,7 +16,7 @@ final class ResponseRelay {
         /// A request whose response is relayed.
         case request
         /// `initialize`: the response is collected, then answered with the sealed session id.
-        case initialize(Exchange.InitializeContext)
+        case initialize(HandshakeFlow.InitializeContext)
         /// A notification or a response: the upstream answers 202 and no JSON-RPC answer is awaited.
         case accepted
     }
@@ -80,7 +80,7 @@ final class ResponseRelay {
             exchange.services.metrics.sessionsRejected.increment()
             exchange.fail(.sessionNotFound, idJSON: requestIDJSON)
         case .accepted(let status, _):
-            exchange.respond(status: status == .noContent ? .accepted : status, headers: HTTPHeaders(), body: nil)
+            exchange.answer(status: status == .noContent ? .accepted : status, headers: HTTPHeaders(), body: nil)
         case .json(let body, let sessionID):
             upstreamSessionID = sessionID
             answerJSON(body)
@@ -164,7 +164,7 @@ final class ResponseRelay {
             sawResponse = true
             if case .initialize(let context) = purpose {
                 reader?.stop()
-                exchange.answerInitialize(answer.message, raw: answer.raw, upstreamSessionID: upstreamSessionID, context: context)
+                HandshakeFlow(exchange: exchange).answerInitialize(answer.message, raw: answer.raw, upstreamSessionID: upstreamSessionID, context: context)
                 return nil
             }
             var replacement = rewriteResult?(answer.message)
@@ -223,7 +223,7 @@ final class ResponseRelay {
             return
         }
         if case .initialize(let context) = purpose {
-            exchange.answerInitialize(answer.message, raw: answer.raw, upstreamSessionID: upstreamSessionID, context: context)
+            HandshakeFlow(exchange: exchange).answerInitialize(answer.message, raw: answer.raw, upstreamSessionID: upstreamSessionID, context: context)
             return
         }
         var out = answer.raw
@@ -233,7 +233,7 @@ final class ResponseRelay {
         if let filtered = exchange.filterResponse(answer.message, raw: out) {
             out = exchange.allocator.buffer(bytes: filtered)
         }
-        exchange.respond(status: .ok, headers: HTTPHeaders.json(), body: out)
+        exchange.answer(status: .ok, headers: HTTPHeaders.json(), body: out)
     }
 
     /// A non-2xx upstream answer. A 4xx whose body is a JSON-RPC error answering this request is the
@@ -255,7 +255,7 @@ final class ResponseRelay {
                 if !expectsNoAnswer, let filtered = exchange.filterResponse(answer.message, raw: answer.raw) {
                     out = exchange.allocator.buffer(bytes: filtered)
                 }
-                exchange.respond(status: status, headers: HTTPHeaders.json(), body: out)
+                exchange.answer(status: status, headers: HTTPHeaders.json(), body: out)
                 return
             }
             logUpstreamBody(status: status, body: received)

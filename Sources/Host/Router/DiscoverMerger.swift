@@ -40,7 +40,7 @@ enum DiscoverMerger {
         var supported = Set<String>()
         guard let list = result["supportedVersions"], list.type == JSON_ARRAY else { return supported }
         for index in 0..<json_array_size(list.pointer) {
-            if let value = json_array_get(list.pointer, index).flatMap({ JSONValueRef($0).string }), ProtocolVersion.modern.contains(value)
+            if let value = json_array_get(list.pointer, index).flatMap({ JSONValueRef($0).string }), ProtocolVersion.sessionless.contains(value)
             {
                 supported.insert(value)
             }

@@ -1,6 +1,5 @@
 import NIOHTTP1
 import MCPGateUpstream
-import MCPGateSession
 
 /// What a request head alone decides, before any exchange exists.
 extension MCPExchangeHandler {

@@ -2,7 +2,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import MCPGateUpstream
-import MCPGateSession
 
 /// The last handler of a client connection's pipeline: it reads one HTTP request at a time within the
 /// configured bounds (header bytes, body bytes, a deadline for every phase), hands it to an `Exchange`, and

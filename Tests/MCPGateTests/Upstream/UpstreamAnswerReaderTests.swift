@@ -4,7 +4,6 @@ import Testing
 
 @testable import MCPGate
 @testable import MCPGateUpstream
-@testable import MCPGateSession
 
 /// What a reader told its sink, in a comparable form.
 private enum Heard: Equatable {

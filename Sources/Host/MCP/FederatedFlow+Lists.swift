@@ -7,7 +7,7 @@ import Prometheus
 /// The list methods of a federated route (`tools/list`, `prompts/list`, `resources/list`,
 /// `resources/templates/list`): fanned out to every target (or to those a composite cursor names), merged
 /// by `ListMerger`; the glue logs and counts collisions and remembers the names and tool headers it saw.
-extension Exchange {
+extension FederatedFlow {
     /// A list method on a federated route: every target's page (or the pages a composite cursor names),
     /// merged by `ListMerger`.
     func federatedList(_ message: RPCMessage, shape: ListShape, route: RouteRuntime, members: [FanOutCall]) {
@@ -35,8 +35,8 @@ extension Exchange {
             }
             return call
         }
-        fanOut(calls, requestIDJSON: message.idJSON) { [weak self] outcomes in
-            self?.finishFederatedList(message, shape: shape, route: route, targets: calls.map(\.target.name), outcomes: outcomes)
+        fanOut(calls, requestIDJSON: message.idJSON) { outcomes in
+            self.finishFederatedList(message, shape: shape, route: route, targets: calls.map(\.target.name), outcomes: outcomes)
         }
     }
 
@@ -47,7 +47,7 @@ extension Exchange {
         let sealer = runtime.cursorSealer
         let merge = ListMerger.merge(
             method: method, shape: shape, targets: targets, outcomes: outcomes, naming: route.naming, failureMode: route.failureMode,
-            sessionless: era == .modern, sealNext: { $0.seal(with: sealer, route: route.identity, method: method) })
+            sessionless: era == .sessionless, sealNext: { $0.seal(with: sealer, route: route.identity, method: method) })
         for (target, tools) in merge.toolHeaders { services.toolHeaders.record(target: target, tools) }
         for (target, error) in merge.skipped {
             logger.warning("list goes on without a target (failOpen)", metadata: ["target": "\(target)", "error": "\(error.message)"])
@@ -66,9 +66,9 @@ extension Exchange {
         }
         switch merge.answer {
         case .merged(let result):
-            respondComposed(ResultMerger.response(id: message.id, result: result), message: message)
+            answerComposed(ResultMerger.response(id: message.id, result: result), message: message)
         case .relay(let response):
-            respond(status: .ok, headers: HTTPHeaders.json(), body: allocator.buffer(bytes: withID(response, message.id)))
+            answer(status: .ok, headers: HTTPHeaders.json(), body: allocator.buffer(bytes: withID(response, message.id)))
         case .failure(let error, let sessionLost):
             if sessionLost { services.metrics.sessionsRejected.increment() }
             fail(error, idJSON: message.idJSON)

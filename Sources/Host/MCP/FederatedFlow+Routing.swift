@@ -4,7 +4,7 @@ import MCPGateUpstream
 
 /// Routed requests of a federated route: the target `TargetResolver` picks (after listing the targets'
 /// names once when this replica has not learned a name yet), and the call with names rewritten both ways.
-extension Exchange {
+extension FederatedFlow {
     /// Which target a routed request belongs to (`TargetResolver`); answers the client and returns nil when it
     /// names none. A shortened or unprefixed name this replica has not learned yet is looked up by listing the
     /// targets (`learnFrom`), then `retry` runs the request again (nil also then; no `retry`: no lookup).
@@ -35,7 +35,7 @@ extension Exchange {
     func routedCall(
         _ message: RPCMessage, resolved: ResolvedTarget, route: RouteRuntime, target: TargetPool, endpoint: ResolvedEndpoint,
         upstreamSessionID: String?, protocolVersion: String?, extraEdit: ((JSONValueRef) -> Void)? = nil,
-        inspect observeAnswer: ((RPCMessage) -> Void)? = nil
+        observe observeAnswer: ((RPCMessage) -> Void)? = nil
     ) {
         let rewriter = FederationRewriter(naming: route.naming)
         let method = message.method ?? ""
@@ -44,14 +44,14 @@ extension Exchange {
             extraEdit?(root)
         }
         var overrides: [(String, String)] = []
-        if era == .modern, let name = resolved.upstreamName, ModernRequestValidator.nameField(for: method) != nil {
+        if era == .sessionless, let name = resolved.upstreamName, ModernRequestValidator.nameField(for: method) != nil {
             overrides.append(("mcp-name", MCPHeaderValue.encode(name)))
         }
         let targetName = target.name
-        send(
+        forward(
             message: message, body: body, target: target, endpoint: endpoint, upstreamSessionID: upstreamSessionID,
             protocolVersion: protocolVersion, purpose: .request,
-            inspect: { response in
+            rewriteResult: { response in
                 observeAnswer?(response)
                 guard response.kind == .result, let result = response.result else { return nil }
                 rewriter.rewriteResult(result, method: method, target: targetName)

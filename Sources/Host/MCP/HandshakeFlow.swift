@@ -8,8 +8,8 @@ import MCPGateSession
 /// The handshake era (2024-11-05 … 2025-11-25): `initialize` opens a sealed session pinned to one replica
 /// of each target; every later POST, GET and DELETE of that session goes to the pinned replica with the
 /// upstream's own session id.
-extension Exchange {
-    func handshakePost(route: RouteRuntime) {
+extension HandshakeFlow {
+    func post(route: RouteRuntime) {
         if let error = checkPostHeaders() {
             fail(error)
             return
@@ -21,7 +21,7 @@ extension Exchange {
                 return
             }
             if route.federates {
-                federatedInitialize(message, route: route)
+                federated.federatedInitialize(message, route: route)
             } else {
                 initialize(message, route: route)
             }
@@ -33,16 +33,16 @@ extension Exchange {
             return
         }
         if route.federates {
-            federatedHandshakePost(message, session: session, route: route)
+            federated.federatedHandshakePost(message, session: session, route: route)
             return
         }
         let purpose: ResponseRelay.Purpose = message.kind == .request ? .request : .accepted
         let learnHeaders: ((RPCMessage) -> [UInt8]?)? =
-            message.method == "tools/list" ? { [weak self] in self?.learnToolHeaders(from: $0, target: session.target); return nil } : nil
-        send(
+            message.method == "tools/list" ? { self.learnToolHeaders(from: $0, target: session.target); return nil } : nil
+        forward(
             message: message, target: session.target, endpoint: session.endpoint,
             upstreamSessionID: session.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion,
-            purpose: purpose, inspect: learnHeaders)
+            purpose: purpose, rewriteResult: learnHeaders)
     }
 
     private func initialize(_ message: RPCMessage, route: RouteRuntime) {
@@ -53,9 +53,9 @@ extension Exchange {
         let endpoint = target.pick()
         let context = InitializeContext(
             target: target, endpoint: endpoint, route: route, principal: principal.map(PrincipalDigest.init(principal:)))
-        send(
+        forward(
             message: message, target: target, endpoint: endpoint, upstreamSessionID: nil, protocolVersion: nil,
-            purpose: .initialize(context), inspect: nil)
+            purpose: .initialize(context), rewriteResult: nil)
     }
 
     /// Where a single-target `initialize` went, for sealing the session its answer opens.
@@ -93,10 +93,10 @@ extension Exchange {
         if let filtered = filterResponse(message, raw: body) {
             body = allocator.buffer(bytes: filtered)
         }
-        respond(status: .ok, headers: headers, body: body)
+        answer(status: .ok, headers: headers, body: body)
     }
 
-    func handshakeGet(route: RouteRuntime) {
+    func get(route: RouteRuntime) {
         guard Accept(headers).eventStream else {
             fail(GatewayError(.notAcceptable, code: -32600, "Not Acceptable: Client must accept text/event-stream"))
             return
@@ -121,16 +121,16 @@ extension Exchange {
                 body: nil)
         }
         let fanIn = StreamFanIn(
-            exchange: self, members: session.members.map(\.target.name), rewriter: route.federates ? FederationRewriter(naming: route.naming) : nil)
+            exchange: exchange, members: session.members.map(\.target.name), rewriter: route.federates ? FederationRewriter(naming: route.naming) : nil)
         for call in fanIn.forward(requests) { track(call) }
     }
 
-    func handshakeDelete(route: RouteRuntime) {
+    func delete(route: RouteRuntime) {
         guard let session = openSession(route: route, idJSON: "null") else { return }
         // Upstreams that keep no session have nothing to end.
         let members = session.members.filter { $0.entry.upstreamSessionID != nil }
         guard !members.isEmpty else {
-            respond(status: .ok, headers: HTTPHeaders(), body: nil)
+            answer(status: .ok, headers: HTTPHeaders(), body: nil)
             return
         }
         let requests = members.map { member in
@@ -145,8 +145,8 @@ extension Exchange {
         let readers = FanOut.forward(
             requests, client: services.upstream, on: eventLoop, limits: answerLimits,
             collectors: requests.map { _ in StatusCollector() }
-        ) { [weak self] codes in
-            self?.answerDelete(codes: codes, targets: targets)
+        ) { codes in
+            self.answerDelete(codes: codes, targets: targets)
         }
         for reader in readers { if let call = reader.call { track(call) } }
     }
@@ -155,7 +155,7 @@ extension Exchange {
     private func answerDelete(codes: [UInt], targets: [String]) {
         guard !clientGone else { return }
         if codes.contains(where: { (200..<300).contains($0) }) {
-            respond(status: .ok, headers: HTTPHeaders(), body: nil)
+            answer(status: .ok, headers: HTTPHeaders(), body: nil)
         } else if codes.allSatisfy({ $0 == 404 }) {
             fail(.sessionNotFound)
         } else if codes.allSatisfy({ $0 == 405 }) {
@@ -196,57 +196,9 @@ extension Exchange {
         }
     }
 
-    /// The headers of a request to `target` made for this client request: the client's end-to-end headers
-    /// (`UpstreamHeaders`), the upstream's own session id and the protocol version, then the filters' edits.
-    func upstreamHeaders(
-        for target: TargetPool, accept: String, contentType: Bool, upstreamSessionID: String?, protocolVersion: String?,
-        overrides: [(String, String)] = []
-    ) -> HTTPHeaders {
-        var upstreamHeaders = UpstreamHeaders.make(
-            from: headers, forwardAuthorization: target.forwardAuthorization, forwardHeaders: runtime.config.upstream.forwardHeaders,
-            remoteAddress: request.remoteAddress, accept: accept, contentType: contentType)
-        if let upstreamSessionID { upstreamHeaders.add(name: "mcp-session-id", value: upstreamSessionID) }
-        if let protocolVersion { upstreamHeaders.add(name: "mcp-protocol-version", value: protocolVersion) }
-        for (name, value) in overrides {
-            if value.isEmpty { upstreamHeaders.remove(name: name) } else { upstreamHeaders.replaceOrAdd(name: name, value: value) }
-        }
-        applyUpstreamEdits(to: &upstreamHeaders)
-        return upstreamHeaders
-    }
 
     // MARK: Upstream
 
-    /// POSTs `message` (its original bytes, or `body` when it was changed) to `endpoint` and answers the
-    /// client from what comes back (`ResponseRelay`).
-    func send(
-        message: RPCMessage,
-        body: ByteBuffer? = nil,
-        target: TargetPool,
-        endpoint: ResolvedEndpoint,
-        upstreamSessionID: String?,
-        protocolVersion: String?,
-        purpose: ResponseRelay.Purpose,
-        inspect: ((RPCMessage) -> [UInt8]?)?,
-        rewriteEvent: ((RPCMessage) -> Bool)? = nil,
-        headerOverrides: [(String, String)] = []
-    ) {
-        let upstreamHeaders = upstreamHeaders(
-            for: target, accept: UpstreamHeaders.acceptBoth, contentType: true, upstreamSessionID: upstreamSessionID,
-            protocolVersion: protocolVersion, overrides: headerOverrides)
-        let relay = ResponseRelay(
-            exchange: self, purpose: purpose, requestIDJSON: message.idJSON, target: target.name, rewriteResult: inspect,
-            rewriteEvent: rewriteEvent)
-        upstreamCall = relay.forward(UpstreamRequest(endpoint: endpoint, method: .POST, headers: upstreamHeaders, body: body ?? request.body))
-    }
 
-    /// The bounds an upstream's answer is read within.
-    var answerLimits: UpstreamAnswerLimits {
-        UpstreamAnswerLimits(maxBodyBytes: runtime.limits.maxResponseBodyBytes, maxEventBytes: runtime.limits.maxSseEventBytes)
-    }
 
-    /// Records the `x-mcp-header` annotations of a `tools/list` result (cheap when there are none).
-    func learnToolHeaders(from message: RPCMessage, target: TargetPool) {
-        guard message.kind == .result, let result = message.result else { return }
-        services.toolHeaders.learn(target: target.name, toolsListResult: result)
-    }
 }

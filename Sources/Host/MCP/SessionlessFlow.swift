@@ -8,8 +8,8 @@ import MCPGateSession
 /// The 2026-07-28 era: every POST stands alone. The gateway checks the mirrored headers against the body,
 /// routes to a replica (or to the one a gateway-sealed `requestState` names), relays the answer, and seals
 /// any `requestState` the upstream returns so the retry comes back to the same replica.
-extension Exchange {
-    func modernPost(route: RouteRuntime) {
+extension SessionlessFlow {
+    func post(route: RouteRuntime) {
         if let error = checkPostHeaders() {
             fail(error)
             return
@@ -17,7 +17,7 @@ extension Exchange {
         guard let message = parseBody() else { return }
         // A version this gateway does not serve is -32022 with the supported list whatever else the message has
         // (a dual-era client falls back on it), before any filter spends on the request.
-        if let version = headers.first(name: "mcp-protocol-version"), !ProtocolVersion.modern.contains(version) {
+        if let version = headers.first(name: "mcp-protocol-version"), !ProtocolVersion.sessionless.contains(version) {
             fail(.unsupportedVersion(version), idJSON: message.idJSON)
             return
         }
@@ -25,7 +25,7 @@ extension Exchange {
         switch message.kind {
         case .notification:
             // The revision defines no client-to-server notifications over HTTP; acknowledged, as the SDK does.
-            respond(status: .accepted, headers: HTTPHeaders(), body: nil)
+            answer(status: .accepted, headers: HTTPHeaders(), body: nil)
             return
         case .result, .error:
             fail(.invalidRequest("Invalid Request: clients must not send responses at protocol revision 2026-07-28"), idJSON: message.idJSON)
@@ -37,12 +37,12 @@ extension Exchange {
             fail(error, idJSON: message.idJSON)
             return
         }
-        modernRoute(message, route: route, mayLearn: true)
+        routeRequest(message, route: route, mayLearn: true)
     }
 
     /// Routes a checked 2026-07-28 request to its target, on the replica a gateway-sealed `requestState`
     /// names (else any), and relays the answer.
-    private func modernRoute(_ message: RPCMessage, route: RouteRuntime, mayLearn: Bool) {
+    private func routeRequest(_ message: RPCMessage, route: RouteRuntime, mayLearn: Bool) {
         let target: TargetPool
         var resolved: ResolvedTarget?
         if route.federates {
@@ -80,21 +80,21 @@ extension Exchange {
         }
         let version = headers.first(name: "mcp-protocol-version")
         if let resolved {
-            routedCall(
+            federated.routedCall(
                 message, resolved: resolved, route: route, target: target, endpoint: endpoint, upstreamSessionID: nil,
-                protocolVersion: version, extraEdit: restoreState, inspect: { _ = sealState($0) })
+                protocolVersion: version, extraEdit: restoreState, observe: { _ = sealState($0) })
             return
         }
         let rewriteAnswer: (RPCMessage) -> [UInt8]? =
             message.method == "tools/list"
-            ? { [weak self] response in
-                self?.learnToolHeaders(from: response, target: target)
+            ? { response in
+                self.learnToolHeaders(from: response, target: target)
                 return nil
             }
             : { response in sealState(response) ? response.document.serialized() : nil }
-        send(
+        forward(
             message: message, body: upstreamState == nil ? nil : upstreamBody(message, edit: restoreState), target: target,
-            endpoint: endpoint, upstreamSessionID: nil, protocolVersion: version, purpose: .request, inspect: rewriteAnswer)
+            endpoint: endpoint, upstreamSessionID: nil, protocolVersion: version, purpose: .request, rewriteResult: rewriteAnswer)
     }
 
     /// A federated route's target for a request (`SessionRouter.sessionlessStep`, then `resolveTarget`), with
@@ -105,10 +105,10 @@ extension Exchange {
     {
         switch SessionRouter.sessionlessStep(for: message) {
         case .discover:
-            federatedDiscover(message, route: route)
+            federated.federatedDiscover(message, route: route)
             return nil
         case .list(let shape):
-            federatedSessionlessList(message, shape: shape, route: route)
+            federated.federatedSessionlessList(message, shape: shape, route: route)
             return nil
         case .failure(let failure):
             failRPC(failure.code, failure.text, message: message)
@@ -116,9 +116,9 @@ extension Exchange {
         case .routed:
             break
         }
-        let retry: (() -> Void)? = mayLearn ? { [weak self] in self?.modernRoute(message, route: route, mayLearn: false) } : nil
-        let members = callsToEveryTarget(route, protocolVersion: headers.first(name: "mcp-protocol-version"))
-        guard let resolved = resolveTarget(message, route: route, learnFrom: members, retry: retry),
+        let retry: (() -> Void)? = mayLearn ? { self.routeRequest(message, route: route, mayLearn: false) } : nil
+        let members = federated.callsToEveryTarget(route, protocolVersion: headers.first(name: "mcp-protocol-version"))
+        guard let resolved = federated.resolveTarget(message, route: route, learnFrom: members, retry: retry),
             let target = route.target(named: resolved.target)
         else { return nil }
         let known = resolved.toolName.flatMap { services.toolHeaders.headers(target: target.name, tool: $0) }

@@ -9,13 +9,13 @@ import MCPGateSession
 /// `initialize` on a federated route: every target initialized concurrently, `InitializeMerger` decides
 /// (merge, renegotiate the version once, or fail), and this glue ends the upstream sessions the client will
 /// never hold, seals the client's session and answers.
-extension Exchange {
+extension FederatedFlow {
     /// `initialize` on a federated route: every target is initialized concurrently on a replica of its own;
     /// the client gets one merged result and one sealed session holding every upstream session.
     func federatedInitialize(_ message: RPCMessage, route: RouteRuntime) {
         let calls = callsToEveryTarget(route, protocolVersion: nil)
-        fanOut(calls, requestIDJSON: message.idJSON) { [weak self] outcomes in
-            self?.finishFederatedInitialize(message, route: route, calls: calls, outcomes: outcomes, retried: false)
+        fanOut(calls, requestIDJSON: message.idJSON) { outcomes in
+            self.finishFederatedInitialize(message, route: route, calls: calls, outcomes: outcomes, retried: false)
         }
     }
 
@@ -40,8 +40,8 @@ extension Exchange {
                 call.body = upstreamBody(message) { $0["params"]?.set("protocolVersion", string: version) }
                 return call
             }
-            fanOut(redo, requestIDJSON: message.idJSON) { [weak self] outcomes in
-                self?.finishFederatedInitialize(message, route: route, calls: redo, outcomes: outcomes, retried: true, earlier: kept)
+            fanOut(redo, requestIDJSON: message.idJSON) { outcomes in
+                self.finishFederatedInitialize(message, route: route, calls: redo, outcomes: outcomes, retried: true, earlier: kept)
             }
         case .merged(let result, let version, let entries, let skipped):
             warnSkippedAtInitialize(skipped)
@@ -52,7 +52,7 @@ extension Exchange {
             let sessionID = runtime.sessionCodec.seal(state, route: route.identity)
             noteSessionID(sessionID)
             services.metrics.sessionsCreated.increment()
-            respondComposed(
+            answerComposed(
                 ResultMerger.response(id: message.id, result: result), message: message, extraHeaders: [("mcp-session-id", sessionID)])
         }
     }
