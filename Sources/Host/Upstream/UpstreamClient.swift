@@ -145,10 +145,3 @@ struct ResolvedEndpoint: Sendable {
         self.redirects = RedirectPolicy(origin: target?.origin ?? "", allowedOrigins: Set(redirectOrigins))
     }
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
