@@ -3,6 +3,7 @@ import CMCPGate
 
 /// A parsed exchanges file; owns the jansson tree the exchanges borrow from.
 final class RecordedExchangeSet {
+    /// The parsed file; the exchanges' messages point into it, so it lives as long as they do.
     private let document: JSONDocument
     let exchanges: [RecordedExchange]
 
