@@ -2,6 +2,7 @@ import CJansson
 import Testing
 
 @testable import MCPGate
+import PluginAPI
 @testable import MCPGateSession
 
 @Suite("Federation naming, cursors and merging")

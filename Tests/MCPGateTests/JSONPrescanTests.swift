@@ -1,6 +1,7 @@
 import Testing
 
 @testable import MCPGate
+import PluginAPI
 
 /// Parse cost is bounded before jansson builds a tree (attack run M2), and valid JSON with integers beyond int64
 /// is not a parse error (L8).

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import MCPGate
+@testable import MCPGateSession
 
 @Suite("Mcp-Name / Mcp-Param value encoding")
 struct MCPHeaderValueTests {
@@ -27,7 +28,7 @@ struct MCPHeaderValueTests {
     func roundTrip() {
         for length in 0..<40 {
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 * 37 + 11) }
-            #expect(Base64.decodeCanonical(Array(Base64.encode(bytes).utf8)) == bytes)
+            #expect(Base64.standard.decode(Array(Base64.standard.encode(bytes).utf8)) == bytes)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import MCPGate
+import PluginAPI
 
 /// JSON-RPC 2.0 §5: an error response carries `"id": null` when the server could not read the request's id
 /// (attack report L7: such an upstream error used to be refused as an invalid envelope and re-wrapped).

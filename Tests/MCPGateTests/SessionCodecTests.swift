@@ -141,13 +141,13 @@ struct SessionCodecTests {
 
     @Test func everyBitFlipInTheEnvelopeFails() throws {
         let codec = try Self.codec(Self.masterKey)
-        let envelope = try #require(Base64URL.decode(codec.seal(Self.threeTargets, route: Self.route).utf8))
+        let envelope = try #require(Base64.url.decode(codec.seal(Self.threeTargets, route: Self.route).utf8))
         for index in envelope.indices {
             for bit in 0..<8 {
                 var flipped = envelope
                 flipped[index] ^= 1 << bit
                 let error = Self.sessionError { () throws(SessionError) in
-                    try codec.open(Base64URL.encode(flipped), route: Self.route, now: Self.now)
+                    try codec.open(Base64.url.encode(flipped), route: Self.route, now: Self.now)
                 }
                 switch index {
                 case 0: #expect(error == .malformed)  // version
@@ -183,9 +183,9 @@ struct SessionCodecTests {
 
     @Test func sealerReportsAnUnsupportedVersion() throws {
         let sealer = Sealer(keyring: try Keyring(masterKeys: [Self.masterKey]), purpose: .cursor)
-        var envelope = try #require(Base64URL.decode(sealer.seal([1, 2, 3], context: []).utf8))
+        var envelope = try #require(Base64.url.decode(sealer.seal([1, 2, 3], context: []).utf8))
         envelope[0] = 2
-        #expect(throws: SealError.unsupportedVersion) { try sealer.open(Base64URL.encode(envelope), context: []) }
+        #expect(throws: SealError.unsupportedVersion) { try sealer.open(Base64.url.encode(envelope), context: []) }
         #expect(throws: SealError.malformed) { try sealer.open("AQ", context: []) }
     }
 
@@ -330,7 +330,7 @@ struct SessionCodecTests {
             case 2:  // a well-formed envelope with the right version and key id but random contents
                 var envelope: [UInt8] = [1, 0x63, 0x0D]
                 envelope += (0..<Int.random(in: 28..<160, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-                text = Base64URL.encode(envelope)
+                text = Base64.url.encode(envelope)
             default:  // a real token with a few random characters replaced
                 var bytes = valid
                 for _ in 0..<Int.random(in: 1...4, using: &generator) {
@@ -401,16 +401,16 @@ struct SessionCodecTests {
         var generator = SplitMix64(state: 1)
         for count in 0..<100 {
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            let text = Base64URL.encode(bytes)
-            #expect(text.utf8.count == Base64URL.encodedCount(count))
-            #expect(Base64URL.decode(text.utf8) == bytes)
+            let text = Base64.url.encode(bytes)
+            #expect(text.utf8.count == Base64.url.encodedCount(count))
+            #expect(Base64.url.decode(text.utf8) == bytes)
         }
-        #expect(Base64URL.encode(Array("hello?>".utf8)) == "aGVsbG8_Pg")
-        #expect(Base64URL.decode("aGVsbG8_Pg".utf8) == Array("hello?>".utf8))
-        #expect(Base64URL.decode("aGVsbG8_Ph".utf8) == nil)  // non-zero unused bits
-        #expect(Base64URL.decode("aGVsbG8/Pg".utf8) == nil)  // standard alphabet
-        #expect(Base64URL.decode("aGVsbG8_Pg==".utf8) == nil)  // padding
-        #expect(Base64URL.decode("aGVsb".utf8) == nil)  // lone 6-bit group
+        #expect(Base64.url.encode(Array("hello?>".utf8)) == "aGVsbG8_Pg")
+        #expect(Base64.url.decode("aGVsbG8_Pg".utf8) == Array("hello?>".utf8))
+        #expect(Base64.url.decode("aGVsbG8_Ph".utf8) == nil)  // non-zero unused bits
+        #expect(Base64.url.decode("aGVsbG8/Pg".utf8) == nil)  // standard alphabet
+        #expect(Base64.url.decode("aGVsbG8_Pg==".utf8) == nil)  // padding
+        #expect(Base64.url.decode("aGVsb".utf8) == nil)  // lone 6-bit group
     }
 }
 

@@ -1,4 +1,6 @@
 import MCPGateUpstream
+import PluginAPI
+
 /// A JSON summary of the running configuration for the admin API: routes, targets, endpoints, limits;
 /// never the session keys.
 enum ConfigSummary {
@@ -7,9 +9,9 @@ enum ConfigSummary {
         out += config.binds.map { bind in
             var text = "{\"port\":\(bind.port),\"routes\":["
             text += bind.listeners.flatMap(\.routes).map { route in
-                var routeText = "{\"identity\":" + JSONText.quoted(route.identity) + ",\"targets\":["
+                var routeText = "{\"identity\":" + JSONString.quote(route.identity) + ",\"targets\":["
                 routeText += route.backend.targets.map { target in
-                    "{\"name\":" + JSONText.quoted(target.name) + ",\"endpoints\":[" + target.endpoints.map { JSONText.quoted($0.url) }.joined(separator: ",") + "]}"
+                    "{\"name\":" + JSONString.quote(target.name) + ",\"endpoints\":[" + target.endpoints.map { JSONString.quote($0.url) }.joined(separator: ",") + "]}"
                 }.joined(separator: ",")
                 return routeText + "]}"
             }.joined(separator: ",")

@@ -1,3 +1,4 @@
+import PluginAPI
 import Yams
 
 /// One node of the configuration document, with where it sits: its path from the root (`binds[0].port`) and
@@ -90,31 +91,14 @@ struct ConfigNode {
         }
     }
 
-    /// `text` in double quotes, control characters and quotes escaped, cut at 80 characters, for messages that
-    /// must stay on one line.
+    /// `text` in double quotes, escaped as a JSON string (`JSONString`, with U+007F escaped too), cut at 80
+    /// characters with a `…` before the closing quote, for messages that must stay on one line.
     static func quoted(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard let cut = scalars.index(scalars.startIndex, offsetBy: 80, limitedBy: scalars.endIndex), cut != scalars.endIndex
+        else { return JSONString.quote(text, escapingDelete: true) }
         var result = "\""
-        var count = 0
-        for scalar in text.unicodeScalars {
-            if count == 80 {
-                result += "…"
-                break
-            }
-            count += 1
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    result += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
+        JSONString.appendEscaped(Substring(scalars[..<cut]), to: &result, escapingDelete: true)
+        return result + "…\""
     }
 }

@@ -1,3 +1,5 @@
+import PluginAPI
+
 /// Compact JSON text of a `JSONValue`, as policy configs are handed to plugins. Object keys are sorted so
 /// the same config always gives the same text.
 extension JSONValue {
@@ -14,7 +16,7 @@ extension JSONValue {
         case .integer(let value): out += String(value)
         case .number(let value):
             out += value.isFinite ? (value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)) : "null"
-        case .string(let value): JSONText.appendString(value, to: &out)
+        case .string(let value): JSONString.append(value, to: &out)
         case .array(let values):
             out += "["
             for (index, value) in values.enumerated() {
@@ -26,7 +28,7 @@ extension JSONValue {
             out += "{"
             for (index, key) in members.keys.sorted().enumerated() {
                 if index > 0 { out += "," }
-                JSONText.appendString(key, to: &out)
+                JSONString.append(key, to: &out)
                 out += ":"
                 members[key]?.write(to: &out)
             }

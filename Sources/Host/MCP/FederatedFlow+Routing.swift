@@ -1,3 +1,4 @@
+import PluginAPI
 import CJansson
 import NIOCore
 import MCPGateUpstream
@@ -86,7 +87,7 @@ extension FederatedFlow {
             var call = members[index]
             call.body = allocator.buffer(bytes: TargetResolver.nameListRequest(kind, cursor: cursor, meta: message.meta).serialized())
             call.headerOverrides = [("mcp-method", kind.listMethod), ("mcp-name", "")]
-            fanOut([call], requestIDJSON: JSONText.quoted(TargetResolver.nameListRequestID)) { outcomes in
+            fanOut([call], requestIDJSON: JSONString.quote(TargetResolver.nameListRequestID)) { outcomes in
                 let page = TargetResolver.namesOnPage(outcomes.first, kind: kind, pageNumber: pageNumber)
                 listed[index] += page.names
                 if let next = page.next {

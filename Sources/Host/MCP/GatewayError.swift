@@ -1,4 +1,5 @@
 import NIOHTTP1
+import PluginAPI
 
 /// An error the gateway answers itself: an HTTP status plus one JSON-RPC error object (docs/errors.md).
 struct GatewayError: Error, Sendable {
@@ -21,7 +22,7 @@ struct GatewayError: Error, Sendable {
     /// The response body: `{"jsonrpc":"2.0","id":…,"error":{…}}`.
     func body(idJSON: String) -> String {
         var out = "{\"jsonrpc\":\"2.0\",\"id\":\(idJSON),\"error\":{\"code\":\(code),\"message\":"
-        JSONText.appendString(message, to: &out)
+        JSONString.append(message, to: &out)
         if let dataJSON {
             out += ",\"data\":\(dataJSON)"
         }
@@ -46,43 +47,15 @@ extension GatewayError {
         var data = "{\"supported\":["
         data += ProtocolVersion.advertised.map { "\"\($0)\"" }.joined(separator: ",")
         data += "],\"requested\":"
-        JSONText.appendString(requested, to: &data)
+        JSONString.append(requested, to: &data)
         data += "}"
         return GatewayError(.badRequest, code: -32022, "Unsupported protocol version", dataJSON: data)
     }
 
     static func upstream(_ status: HTTPResponseStatus, target: String, _ message: String) -> GatewayError {
         var data = "{\"target\":"
-        JSONText.appendString(target, to: &data)
+        JSONString.append(target, to: &data)
         data += "}"
         return GatewayError(status, code: -32603, message, dataJSON: data)
-    }
-}
-
-/// Minimal JSON text building for the few bodies the gateway writes by hand.
-enum JSONText {
-    /// Appends `value` as a JSON string literal (quoted, escaped).
-    static func appendString(_ value: String, to out: inout String) {
-        out.append("\"")
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out.append("\\\"")
-            case "\\": out.append("\\\\")
-            case "\n": out.append("\\n")
-            case "\r": out.append("\\r")
-            case "\t": out.append("\\t")
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out.append("\"")
-    }
-
-    static func quoted(_ value: String) -> String {
-        var out = ""
-        appendString(value, to: &out)
-        return out
     }
 }

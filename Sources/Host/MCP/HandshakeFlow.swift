@@ -1,3 +1,4 @@
+import PluginAPI
 import NIOCore
 import NIOHTTP1
 import Prometheus

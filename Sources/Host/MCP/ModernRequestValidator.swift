@@ -1,3 +1,4 @@
+import PluginAPI
 import NIOHTTP1
 import MCPGateSession
 

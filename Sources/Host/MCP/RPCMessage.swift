@@ -1,3 +1,4 @@
+import PluginAPI
 import CJansson
 
 /// One JSON-RPC 2.0 message from a client or an upstream, parsed once with jansson, with the fields the

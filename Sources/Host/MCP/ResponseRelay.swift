@@ -1,3 +1,4 @@
+import PluginAPI
 import Logging
 import NIOCore
 import NIOHTTP1

@@ -1,3 +1,4 @@
+import PluginAPI
 import CJansson
 import Synchronization
 

@@ -1,3 +1,5 @@
+import PluginAPI
+
 /// The 2026-07-28 cache hints of a result the gateway composes from several targets' results: the
 /// shortest `ttlMs` of any part (absent counts as 0), and `public` only when every part said `public`.
 /// A value type; fold each part in with `add`.

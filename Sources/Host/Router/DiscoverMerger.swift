@@ -1,3 +1,4 @@
+import PluginAPI
 import CJansson
 
 /// Decides the gateway's own answer to `server/discover` on a federated route from every target's: the

@@ -1,3 +1,4 @@
+import PluginAPI
 import CJansson
 
 /// Rewrites names between what a target calls things and what a federated route's clients see, in place on

@@ -1,3 +1,4 @@
+import PluginAPI
 import CJansson
 import NIOHTTP1
 import MCPGateUpstream

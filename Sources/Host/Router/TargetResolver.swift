@@ -1,3 +1,4 @@
+import PluginAPI
 import CJansson
 
 /// A routed request's target, and how its upstream copy differs from the client's.

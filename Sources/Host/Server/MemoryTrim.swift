@@ -1,4 +1,4 @@
-import Synchronization
+import PluginAPI
 
 #if os(Linux)
 /// glibc's `malloc_trim` (malloc.h, which the Glibc module does not export).
@@ -10,26 +10,23 @@ private func glibcMallocTrim(_ pad: Int) -> Int32
 /// document, a large request body): glibc keeps freed heap pages, so without this a burst of large requests leaves
 /// the process at its peak RSS for good (attack run M1/M2: ~900 MB resident after the attacker left).
 ///
-/// Freeing code calls `noteLargeFree()` (an atomic add); a periodic task calls `trimIfNeeded()`, which runs
-/// `malloc_trim(0)` at most once per period and only when something large was freed, since a trim walks the heap.
+/// Freeing code calls `noteLargeFree()` (an atomic add on PluginAPI's `LargeFreeTally`, which `JSONDocument` feeds
+/// too); a periodic task calls `trimIfNeeded()`, which runs `malloc_trim(0)` at most once per period and only when
+/// something large was freed, since a trim walks the heap.
 enum MemoryTrim {
-    /// Bytes in allocations of at least `threshold` bytes freed since the last trim.
-    private static let freedSinceTrim = Atomic<Int>(0)
-
     /// An allocation this large is worth a trim once freed.
-    static let threshold = 1 << 20
+    static let threshold = LargeFreeTally.threshold
 
     /// Records that about `bytes` were freed (ignored under `threshold`).
     static func noteLargeFree(bytes: Int) {
-        guard bytes >= threshold else { return }
-        freedSinceTrim.wrappingAdd(bytes, ordering: .relaxed)
+        LargeFreeTally.note(bytes: bytes)
     }
 
     /// Returns freed heap memory to the system when large allocations were freed since the last call.
     /// Returns whether it trimmed.
     @discardableResult
     static func trimIfNeeded() -> Bool {
-        guard freedSinceTrim.exchange(0, ordering: .relaxed) > 0 else { return false }
+        guard LargeFreeTally.take() > 0 else { return false }
         #if os(Linux)
         _ = glibcMallocTrim(0)
         #endif

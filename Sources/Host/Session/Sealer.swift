@@ -70,7 +70,7 @@ public struct Sealer: Sendable {
             envelope.append(contentsOf: box.ciphertext)
             envelope.append(contentsOf: box.tag)
         }
-        return Base64URL.encode(envelope)
+        return Base64.url.encode(envelope)
     }
 
     /// Verifies and decrypts a token made by `seal` with the same purpose and `context`.
@@ -82,7 +82,7 @@ public struct Sealer: Sendable {
     ///   `.authenticationFailed` when no matching key verifies it (tampered, other purpose, other
     ///   context, or another key with the same id).
     public func open(_ token: some StringProtocol, context: some Collection<UInt8>) throws(SealError) -> [UInt8] {
-        guard let envelope = Base64URL.decode(token.utf8), !envelope.isEmpty else { throw .malformed }
+        guard let envelope = Base64.url.decode(token.utf8), !envelope.isEmpty else { throw .malformed }
         guard envelope[0] == Self.version else { throw .unsupportedVersion }
         guard envelope.count >= Self.overhead else { throw .malformed }
         let keyID = UInt16(envelope[1]) << 8 | UInt16(envelope[2])

@@ -341,7 +341,7 @@ public final class FilterChainRequest {
                 httpStatus: d.http_status == 0 ? 403 : Int(d.http_status),
                 rpcCode: d.rpc_code == 0 ? -32600 : Int(d.rpc_code),
                 message: d.message.len == 0 ? "Request rejected by policy" : d.message.string,
-                dataJSON: d.data.flatMap { JanssonText.compact($0) },
+                dataJSON: d.data.flatMap { JSONValueRef(UnsafeMutablePointer(mutating: $0)).serializedText() },
                 instance: name))
         case MCPGATE_RESPOND:
             if hook == .httpRequestHeaders {
@@ -353,7 +353,7 @@ public final class FilterChainRequest {
             }
             let body: [UInt8]
             if let result = d.result {
-                body = Array((JanssonText.compact(result) ?? "null").utf8)
+                body = Array((JSONValueRef(UnsafeMutablePointer(mutating: result)).serializedText() ?? "null").utf8)
             } else {
                 body = d.body.bytes
             }

@@ -33,22 +33,24 @@ public final class FilterInstance: @unchecked Sendable {
         let context = FilterInstanceContext(services: services, pluginName: spec.plugin.name, instanceName: name)
         self.context = context
 
-        let parsed: UnsafeMutablePointer<json_t>
-        switch JanssonText.parse(spec.configJSON.isEmpty ? "{}" : spec.configJSON) {
-        case .success(let value): parsed = value
+        let parsed: JSONDocument
+        switch JSONDocument.parseRejectingDuplicates(spec.configJSON.isEmpty ? "{}" : spec.configJSON) {
+        case .success(let document): parsed = document
         case .failure(let error): throw .invalidConfigJSON(instance: name, message: error.description)
         }
-        defer { json_decref(parsed) }
 
         var config: UnsafeMutableRawPointer? = nil
         if let configNew = descriptor.pointee.config_new {
             var message = [CChar](repeating: 0, count: 1024)
             let capacity = message.count - 1
             context.configuring.store(true, ordering: .releasing)
-            let status = spec.configJSON.withCString { raw in
-                configNew(
-                    spec.plugin.pluginState, context.opaque, parsed, mcpgate_str(ptr: raw, len: strlen(raw)), &config,
-                    &message, capacity)
+            // The parsed config is lent to config_new only; it is released when `parsed` goes, after the call.
+            let status = withExtendedLifetime(parsed) {
+                spec.configJSON.withCString { raw in
+                    configNew(
+                        spec.plugin.pluginState, context.opaque, parsed.root, mcpgate_str(ptr: raw, len: strlen(raw)),
+                        &config, &message, capacity)
+                }
             }
             context.configuring.store(false, ordering: .releasing)
             guard status == MCPGATE_OK else {

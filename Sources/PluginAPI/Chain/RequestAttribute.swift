@@ -47,7 +47,7 @@ final class RequestAttribute {
             if json.pointee.type == JSON_STRING, let chars = json_string_value(json) {
                 made = CStringBuffer(bytes: UnsafeRawBufferPointer(start: chars, count: json_string_length(json)))
             } else {
-                made = CStringBuffer(JanssonText.compact(json) ?? "null")
+                made = CStringBuffer(JSONValueRef(json).serializedText() ?? "null")
             }
             jsonText = made
             return made

@@ -83,15 +83,16 @@ enum ExchangeRunner {
 
     private static func subject(_ message: UnsafeMutablePointer<json_t>) -> String {
         var parts: [String] = []
-        if let method = JanssonText.string(message, "method") { parts.append(method) }
-        if let params = json_object_get(message, "params") {
-            if let name = JanssonText.string(params, "name") { parts.append(name) }
-            if let uri = JanssonText.string(params, "uri") { parts.append(uri) }
+        let message = JSONValueRef(message)
+        if let method = message["method"]?.string { parts.append(method) }
+        if let params = message["params"] {
+            if let name = params["name"]?.string { parts.append(name) }
+            if let uri = params["uri"]?.string { parts.append(uri) }
         }
-        if let id = json_object_get(message, "id"), let text = JanssonText.compact(id) {
+        if let id = message["id"], let text = id.serializedText() {
             parts.append("id=\(text)")
         }
-        if json_object_get(message, "error") != nil { parts.append("(error)") }
+        if message["error"] != nil { parts.append("(error)") }
         return parts.joined(separator: " ")
     }
 }

@@ -3,37 +3,29 @@ import CMCPGate
 
 /// A parsed exchanges file; owns the jansson tree the exchanges borrow from.
 final class RecordedExchangeSet {
-    private let root: UnsafeMutablePointer<json_t>
+    /// The parsed file; the exchanges' messages point into it, so it lives as long as they do.
+    private let document: JSONDocument
     let exchanges: [RecordedExchange]
 
     /// Parses the exchanges format; the error says what and where.
     init(json text: String) throws(RecordedExchangeError) {
-        let root: UnsafeMutablePointer<json_t>
-        switch JanssonText.parse(text) {
-        case .success(let value): root = value
+        let document: JSONDocument
+        switch JSONDocument.parseRejectingDuplicates(text) {
+        case .success(let parsed): document = parsed
         case .failure(let error): throw RecordedExchangeError(message: "exchanges are not valid JSON: \(error)")
         }
-        do throws(RecordedExchangeError) {
-            guard let list = json_object_get(root, "exchanges"), list.pointee.type == JSON_ARRAY else {
-                throw RecordedExchangeError(message: "exchanges: expected an object with an \"exchanges\" array")
-            }
-            var exchanges: [RecordedExchange] = []
-            for index in 0..<json_array_size(list) {
-                guard let item = json_array_get(list, index), item.pointee.type == JSON_OBJECT else {
-                    throw RecordedExchangeError(message: "exchanges[\(index)]: expected an object")
-                }
-                exchanges.append(try RecordedExchangeSet.exchange(item, path: "exchanges[\(index)]"))
-            }
-            self.root = root
-            self.exchanges = exchanges
-        } catch {
-            json_decref(root)
-            throw error
+        guard let list = json_object_get(document.root, "exchanges"), list.pointee.type == JSON_ARRAY else {
+            throw RecordedExchangeError(message: "exchanges: expected an object with an \"exchanges\" array")
         }
-    }
-
-    deinit {
-        json_decref(root)
+        var exchanges: [RecordedExchange] = []
+        for index in 0..<json_array_size(list) {
+            guard let item = json_array_get(list, index), item.pointee.type == JSON_OBJECT else {
+                throw RecordedExchangeError(message: "exchanges[\(index)]: expected an object")
+            }
+            exchanges.append(try RecordedExchangeSet.exchange(item, path: "exchanges[\(index)]"))
+        }
+        self.document = document
+        self.exchanges = exchanges
     }
 
     private static func strings(_ object: UnsafeMutablePointer<json_t>?, path: String) throws(RecordedExchangeError) -> [(String, String)] {
@@ -59,9 +51,14 @@ final class RecordedExchangeSet {
             guard let message = json_array_get(array, index), message.pointee.type == JSON_OBJECT else {
                 throw RecordedExchangeError(message: "\(path)[\(index)]: expected a JSON-RPC message object")
             }
-            out.append(RecordedExchange.Message(json: message, raw: Array((JanssonText.compact(message) ?? "{}").utf8)))
+            out.append(RecordedExchange.Message(json: message, raw: Array((JSONValueRef(message).serializedText() ?? "{}").utf8)))
         }
         return out
+    }
+
+    /// The string value of `object[key]` if it is a JSON string.
+    private static func string(_ object: UnsafeMutablePointer<json_t>, _ key: String) -> String? {
+        JSONValueRef(object)[key]?.string
     }
 
     private static func integer(_ object: UnsafeMutablePointer<json_t>, _ key: String) -> Int? {
@@ -70,13 +67,13 @@ final class RecordedExchangeSet {
     }
 
     private static func exchange(_ item: UnsafeMutablePointer<json_t>, path: String) throws(RecordedExchangeError) -> RecordedExchange {
-        let name = JanssonText.string(item, "name") ?? path
+        let name = string(item, "name") ?? path
         let request = json_object_get(item, "request")
-        let method = request.flatMap { JanssonText.string($0, "method") } ?? "POST"
-        let requestPath = request.flatMap { JanssonText.string($0, "path") } ?? "/mcp"
+        let method = request.flatMap { string($0, "method") } ?? "POST"
+        let requestPath = request.flatMap { string($0, "path") } ?? "/mcp"
         let headers = try strings(request.flatMap { json_object_get($0, "headers") }, path: "\(path).request.headers")
         let attributes = try strings(request.flatMap { json_object_get($0, "attributes") }, path: "\(path).request.attributes")
-        let remote = request.flatMap { JanssonText.string($0, "remoteAddress") } ?? "127.0.0.1:50000"
+        let remote = request.flatMap { string($0, "remoteAddress") } ?? "127.0.0.1:50000"
 
         var events: [RecordedExchange.Event] = []
         if let list = json_object_get(item, "events") {
@@ -86,8 +83,8 @@ final class RecordedExchangeSet {
                     data.pointee.type == JSON_OBJECT
                 else { throw RecordedExchangeError(message: "\(path).events[\(index)]: expected {\"data\": {JSON-RPC message}}") }
                 events.append(RecordedExchange.Event(
-                    event: JanssonText.string(event, "event") ?? "message", id: JanssonText.string(event, "id"),
-                    data: RecordedExchange.Message(json: data, raw: Array((JanssonText.compact(data) ?? "{}").utf8))))
+                    event: string(event, "event") ?? "message", id: string(event, "id"),
+                    data: RecordedExchange.Message(json: data, raw: Array((JSONValueRef(data).serializedText() ?? "{}").utf8))))
             }
         }
 
@@ -95,10 +92,10 @@ final class RecordedExchangeSet {
         if let expect = json_object_get(item, "expect") {
             if expect.pointee.type == JSON_STRING, let text = json_string_value(expect) {
                 expectation = RecordedExchange.Expectation(decision: String(cString: text))
-            } else if expect.pointee.type == JSON_OBJECT, let decision = JanssonText.string(expect, "decision") {
+            } else if expect.pointee.type == JSON_OBJECT, let decision = string(expect, "decision") {
                 expectation = RecordedExchange.Expectation(
                     decision: decision, httpStatus: integer(expect, "httpStatus"), rpcCode: integer(expect, "rpcCode"),
-                    hook: JanssonText.string(expect, "hook"))
+                    hook: string(expect, "hook"))
             } else {
                 throw RecordedExchangeError(message: "\(path).expect: expected a decision name or {\"decision\": ...}")
             }

@@ -3,6 +3,7 @@ import NIOHTTP1
 import Testing
 
 @testable import MCPGate
+import PluginAPI
 @testable import MCPGateUpstream
 @testable import MCPGateSession
 

@@ -3,6 +3,7 @@ import NIOHTTP1
 import Testing
 
 @testable import MCPGate
+import PluginAPI
 @testable import MCPGateSession
 
 @Suite("ListMerger: one page for the client from every target's")

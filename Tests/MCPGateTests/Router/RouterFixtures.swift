@@ -3,6 +3,7 @@ import NIOHTTP1
 import Testing
 
 @testable import MCPGate
+import PluginAPI
 @testable import MCPGateUpstream
 
 /// Builders for the router's pure decisions: routes without a network, messages and outcomes from JSON text.

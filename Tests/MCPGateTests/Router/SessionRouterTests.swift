@@ -4,6 +4,7 @@ import NIOHTTP1
 import Testing
 
 @testable import MCPGate
+import PluginAPI
 @testable import MCPGateSession
 
 @Suite("SessionRouter: session members, client answers and requestState pinning")

@@ -3,6 +3,7 @@ import NIOHTTP1
 import Testing
 
 @testable import MCPGate
+import PluginAPI
 
 @Suite("TargetResolver: which target a federated request goes to")
 struct TargetResolverTests {

@@ -3,6 +3,7 @@ import NIOHTTP1
 import Testing
 
 @testable import MCPGate
+import PluginAPI
 @testable import MCPGateUpstream
 
 /// What a fan-out member's answer comes to (`ResponseCollector`), and a DELETE's (`StatusCollector`).

@@ -5,18 +5,18 @@ import Synchronization
 /// integer literals lie outside int64 (valid JSON, which jansson refuses with "too big integer").
 ///
 /// It does not validate: jansson does that on the real parse. A value type; no state is shared.
-struct JSONPrescan {
+public struct JSONPrescan: Sendable {
     /// The most values one document may hold, for every document the gateway parses (`config.limits.maxJsonNodes`;
     /// set when a configuration is installed, read on every parse).
-    static let nodeLimit = Atomic<Int>(200_000)
+    public static let nodeLimit = Atomic<Int>(200_000)
 
     /// Values counted (objects, arrays, strings including keys, numbers, literals), up to the limit + 1.
-    private(set) var nodes = 0
+    public private(set) var nodes = 0
     /// Byte ranges of integer literals outside int64.
-    private(set) var bigIntegers: [Range<Int>] = []
+    public private(set) var bigIntegers: [Range<Int>] = []
 
     /// Scans `bytes`; stops counting past `limit` (the result then has `nodes > limit`).
-    init(_ bytes: UnsafeRawBufferPointer, limit: Int) {
+    public init(_ bytes: UnsafeRawBufferPointer, limit: Int) {
         var inString = false
         var escaped = false
         var tokenStart = -1
@@ -98,7 +98,7 @@ struct JSONPrescan {
     /// largest finite one), which jansson parses as a real: the tree keeps the magnitude (a schema's
     /// `maximum: 18446744073709551615` stays ~1.8e19), an `id` of that kind is no longer an integer (and is refused as
     /// such), and the original bytes are what the gateway forwards when it changes nothing.
-    func approximatingBigIntegers(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+    public func approximatingBigIntegers(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + bigIntegers.count * 8)
         var position = 0
