@@ -1,2 +1,1 @@
-
 public enum MCPGateVersion { public static let string = "0.1.0" }

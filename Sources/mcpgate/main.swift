@@ -1,9 +1,9 @@
 import ArgumentParser
-import Logging
 import Foundation
+import Logging
 import MCPGate
-import PluginAPI
 import MCPGateSession
+import PluginAPI
 
 /// `mcpgate`: the command line. `mcpgate -f config.yaml` runs the gateway.
 @main

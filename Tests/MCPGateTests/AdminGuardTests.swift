@@ -13,7 +13,8 @@ struct AdminGuardTests {
 
     @Test func loopbackHostWithoutOriginPasses() {
         #expect(AdminHandler.refusal(of: head(.GET, [("host", "127.0.0.1:15000")]), token: nil) == nil)
-        #expect(AdminHandler.refusal(of: head(.GET, [("host", "localhost:15000"), ("origin", "http://localhost:15000")]), token: nil) == nil)
+        #expect(
+            AdminHandler.refusal(of: head(.GET, [("host", "localhost:15000"), ("origin", "http://localhost:15000")]), token: nil) == nil)
     }
 
     @Test func dnsRebindingHostsAre421() {
@@ -40,9 +41,15 @@ struct AdminGuardTests {
     @Test func withATokenEveryRequestNeedsIt() {
         let token = "0123456789abcdef0123"
         #expect(AdminHandler.refusal(of: head(.GET, [("host", "gw.internal:15000")]), token: token)?.status == .unauthorized)
-        #expect(AdminHandler.refusal(of: head(.GET, [("host", "gw.internal:15000"), ("authorization", "Bearer wrong")]), token: token)?.status == .unauthorized)
-        #expect(AdminHandler.refusal(of: head(.GET, [("host", "gw.internal:15000"), ("authorization", "Bearer \(token)")]), token: token) == nil)
-        #expect(AdminHandler.refusal(of: head(.GET, [("host", "gw.internal:15000"), ("authorization", "bearer \(token)")]), token: token) == nil)
+        #expect(
+            AdminHandler.refusal(of: head(.GET, [("host", "gw.internal:15000"), ("authorization", "Bearer wrong")]), token: token)?.status
+                == .unauthorized)
+        #expect(
+            AdminHandler.refusal(of: head(.GET, [("host", "gw.internal:15000"), ("authorization", "Bearer \(token)")]), token: token) == nil
+        )
+        #expect(
+            AdminHandler.refusal(of: head(.GET, [("host", "gw.internal:15000"), ("authorization", "bearer \(token)")]), token: token) == nil
+        )
         #expect(AdminHandler.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
         #expect(!AdminHandler.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
         #expect(!AdminHandler.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))

@@ -77,7 +77,8 @@ import Testing
         var index = 0
         while index < chars.count {
             let isLast = index + 4 == chars.count
-            let c2 = chars[index + 2], c3 = chars[index + 3]
+            let c2 = chars[index + 2]
+            let c3 = chars[index + 3]
             let pad = (c3 == UInt8(ascii: "=") ? 1 : 0) + (c2 == UInt8(ascii: "=") ? 1 : 0)
             if pad > 0 && !isLast { return nil }
             if c2 == UInt8(ascii: "=") && c3 != UInt8(ascii: "=") { return nil }

@@ -1,8 +1,8 @@
 import CJansson
+import PluginAPI
 import Testing
 
 @testable import MCPGate
-import PluginAPI
 @testable import MCPGateSession
 
 @Suite("Federation naming, cursors and merging")
@@ -49,7 +49,8 @@ struct FederationTests {
         let numeric = FederationRewriter.serverRequestID(target: "beta", originalIDJSON: "7")
         let parsed = try #require(FederationRewriter.parseServerRequestID(numeric))
         #expect(parsed.target == "beta" && parsed.originalIDJSON == "7")
-        let text = try #require(FederationRewriter.parseServerRequestID(FederationRewriter.serverRequestID(target: "a", originalIDJSON: "\"x:y\"")))
+        let text = try #require(
+            FederationRewriter.parseServerRequestID(FederationRewriter.serverRequestID(target: "a", originalIDJSON: "\"x:y\"")))
         #expect(text.target == "a" && text.originalIDJSON == "\"x:y\"")
         #expect(FederationRewriter.parseServerRequestID("7") == nil)
     }

@@ -1,7 +1,7 @@
+import PluginAPI
 import Testing
 
 @testable import MCPGate
-import PluginAPI
 
 /// Parse cost is bounded before jansson builds a tree (attack run M2), and valid JSON with integers beyond int64
 /// is not a parse error (L8).
@@ -30,7 +30,8 @@ struct JSONPrescanTests {
     }
 
     @Test func aDocumentOverTheLimitIsRefusedBeforeParsing() {
-        let text = #"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":["# + Array(repeating: "[]", count: 200).joined(separator: ",") + "]}}"
+        let text =
+            #"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":["# + Array(repeating: "[]", count: 200).joined(separator: ",") + "]}}"
         let result = Array(text.utf8).withUnsafeBytes { JSONDocument.parse($0, nodeLimit: 100) }
         guard case .failure(let failure) = result else {
             Issue.record("parsed a document over the limit")

@@ -6,19 +6,23 @@ import Testing
 /// `127.0.0.1.attacker.example` through).
 @Suite("Loopback names, decided exactly")
 struct LoopbackTests {
-    @Test("loopback names and literals pass", arguments: [
-        "localhost", "LOCALHOST", "app.localhost", "a-b.c.localhost", "127.0.0.1", "127.0.0.2", "127.255.255.255", "::1", "[::1]",
-    ])
+    @Test(
+        "loopback names and literals pass",
+        arguments: [
+            "localhost", "LOCALHOST", "app.localhost", "a-b.c.localhost", "127.0.0.1", "127.0.0.2", "127.255.255.255", "::1", "[::1]",
+        ])
     func loopback(name: String) {
         #expect(OriginPolicy.isLoopback(name: name))
     }
 
-    @Test("look-alikes do not pass", arguments: [
-        "127.0.0.1.attacker.example", "127.evil.example", "127.0.0.1.nip.io", "127.0.0.1 evil", "127.0.0.1\tevil",
-        "localhost.evil.example", "localhost.", "evil-localhost", "0x7f000001", "2130706433", "127.1", "127.0.0.256",
-        "127.0.0.01x", "[::ffff:127.0.0.1]", "", "a@127.0.0.1", "128.0.0.1", "1127.0.0.1", "xn--lcalhost-9za", ".localhost",
-        "bad_label.localhost",
-    ])
+    @Test(
+        "look-alikes do not pass",
+        arguments: [
+            "127.0.0.1.attacker.example", "127.evil.example", "127.0.0.1.nip.io", "127.0.0.1 evil", "127.0.0.1\tevil",
+            "localhost.evil.example", "localhost.", "evil-localhost", "0x7f000001", "2130706433", "127.1", "127.0.0.256",
+            "127.0.0.01x", "[::ffff:127.0.0.1]", "", "a@127.0.0.1", "128.0.0.1", "1127.0.0.1", "xn--lcalhost-9za", ".localhost",
+            "bad_label.localhost",
+        ])
     func notLoopback(name: String) {
         #expect(!OriginPolicy.isLoopback(name: name))
     }

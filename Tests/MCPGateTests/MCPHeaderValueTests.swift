@@ -5,13 +5,15 @@ import Testing
 
 @Suite("Mcp-Name / Mcp-Param value encoding")
 struct MCPHeaderValueTests {
-    @Test("encodes like the SDK: plain ASCII as is, the rest as =?base64?…?=", arguments: [
-        ("us-west1", "us-west1"),
-        ("Zürich", "=?base64?WsO8cmljaA==?="),
-        ("file:///data/ä.txt", "=?base64?ZmlsZTovLy9kYXRhL8OkLnR4dA==?="),
-        ("=?base64?x?=", "=?base64?PT9iYXNlNjQ/eD89?="),
-        (" padded", "=?base64?IHBhZGRlZA==?="),
-    ])
+    @Test(
+        "encodes like the SDK: plain ASCII as is, the rest as =?base64?…?=",
+        arguments: [
+            ("us-west1", "us-west1"),
+            ("Zürich", "=?base64?WsO8cmljaA==?="),
+            ("file:///data/ä.txt", "=?base64?ZmlsZTovLy9kYXRhL8OkLnR4dA==?="),
+            ("=?base64?x?=", "=?base64?PT9iYXNlNjQ/eD89?="),
+            (" padded", "=?base64?IHBhZGRlZA==?="),
+        ])
     func encode(value: String, encoded: String) {
         #expect(MCPHeaderValue.encode(value) == encoded)
         #expect(MCPHeaderValue.decode(encoded) == value)

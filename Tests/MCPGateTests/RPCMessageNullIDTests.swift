@@ -1,7 +1,7 @@
+import PluginAPI
 import Testing
 
 @testable import MCPGate
-import PluginAPI
 
 /// JSON-RPC 2.0 §5: an error response carries `"id": null` when the server could not read the request's id
 /// (attack report L7: such an upstream error used to be refused as an invalid envelope and re-wrapped).
@@ -19,11 +19,13 @@ struct RPCMessageNullIDTests {
         #expect(message.id?.isNull == true)
     }
 
-    @Test("a null id anywhere else is still refused", arguments: [
-        #"{"jsonrpc":"2.0","id":null,"method":"tools/list"}"#,
-        #"{"jsonrpc":"2.0","id":null,"result":{}}"#,
-        #"{"jsonrpc":"2.0","id":null,"method":"x","error":{"code":1,"message":"m"}}"#,
-    ])
+    @Test(
+        "a null id anywhere else is still refused",
+        arguments: [
+            #"{"jsonrpc":"2.0","id":null,"method":"tools/list"}"#,
+            #"{"jsonrpc":"2.0","id":null,"result":{}}"#,
+            #"{"jsonrpc":"2.0","id":null,"method":"x","error":{"code":1,"message":"m"}}"#,
+        ])
     func nullIDElsewhereIsRefused(text: String) {
         guard case .failure(.invalidEnvelope) = parse(text) else {
             Issue.record("accepted \(text)")

@@ -9,9 +9,12 @@ import Testing
 @Suite("Upstream redirects")
 struct RedirectPolicyTests {
     private let endpoint = UpstreamTarget(url: "http://up.example:3005/mcp/")!
-    private let policy = RedirectPolicy(origin: "http://up.example:3005", allowedOrigins: ["http://auth.example:9000", "https://secure.example"])
+    private let policy = RedirectPolicy(
+        origin: "http://up.example:3005", allowedOrigins: ["http://auth.example:9000", "https://secure.example"])
 
-    private func decide(_ location: String?, status: HTTPResponseStatus = .temporaryRedirect, from: UpstreamTarget? = nil, followed: Int = 0)
+    private func decide(
+        _ location: String?, status: HTTPResponseStatus = .temporaryRedirect, from: UpstreamTarget? = nil, followed: Int = 0
+    )
         -> RedirectPolicy.Decision
     {
         policy.decide(status: status, location: location, from: from ?? endpoint, followed: followed)
@@ -25,13 +28,17 @@ struct RedirectPolicyTests {
     @Test("307 and 308 within the endpoint's origin are followed, whatever the spelling")
     func sameOrigin() {
         #expect(decide("/mcp") == .follow(UpstreamTarget(url: "http://up.example:3005/mcp")!, crossOrigin: false))
-        #expect(decide("http://UP.example:3005/other", status: .permanentRedirect) == .follow(UpstreamTarget(url: "http://up.example:3005/other")!, crossOrigin: false))
+        #expect(
+            decide("http://UP.example:3005/other", status: .permanentRedirect)
+                == .follow(UpstreamTarget(url: "http://up.example:3005/other")!, crossOrigin: false))
     }
 
-    @Test("another origin is refused unless the target lists it", arguments: [
-        "http://127.0.0.1:15000/reload", "//127.0.0.1:3005/mcp", "http://up.example:3006/mcp", "https://up.example:3005/mcp",
-        "http://up.example.evil:3005/mcp",
-    ])
+    @Test(
+        "another origin is refused unless the target lists it",
+        arguments: [
+            "http://127.0.0.1:15000/reload", "//127.0.0.1:3005/mcp", "http://up.example:3006/mcp", "https://up.example:3005/mcp",
+            "http://up.example.evil:3005/mcp",
+        ])
     func otherOrigins(location: String) {
         #expect(isRefused(decide(location)))
     }

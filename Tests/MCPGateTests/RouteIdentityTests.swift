@@ -39,9 +39,11 @@ import Testing
         let prefix = try routes(file(port: 3000, route: plain.replacingOccurrences(of: "exact", with: "pathPrefix")))
         let otherTarget = try routes(file(port: 3000, route: plain.replacingOccurrences(of: "name: alpha", with: "name: beta")))
         let noMatch = try routes(
-            file(port: 3000, route: """
-                    - backends: [ { mcp: { targets: [ { name: alpha, mcp: { host: "http://127.0.0.1:3005/mcp" } } ] } } ]
-                """))
+            file(
+                port: 3000,
+                route: """
+                        - backends: [ { mcp: { targets: [ { name: alpha, mcp: { host: "http://127.0.0.1:3005/mcp" } } ] } } ]
+                    """))
         #expect(prefix[0].identity == "/mcp* -> alpha")
         #expect(otherTarget[0].identity == "/mcp -> beta")
         #expect(noMatch[0].identity == "* -> alpha")

@@ -162,11 +162,14 @@ struct SessionCodecTests {
         let codec = try Self.codec(Self.masterKey)
         let token = codec.seal(Self.oneTarget, route: Self.route)
         for length in 0..<token.count {
-            #expect(Self.sessionError { () throws(SessionError) in try codec.open(token.prefix(length), route: Self.route, now: Self.now) } != nil)
+            #expect(
+                Self.sessionError { () throws(SessionError) in try codec.open(token.prefix(length), route: Self.route, now: Self.now) }
+                    != nil)
         }
         // Appending characters fails too.
         for suffix in ["A", "AA", "AAA", "AAAA", "_"] {
-            #expect(Self.sessionError { () throws(SessionError) in try codec.open(token + suffix, route: Self.route, now: Self.now) } != nil)
+            #expect(
+                Self.sessionError { () throws(SessionError) in try codec.open(token + suffix, route: Self.route, now: Self.now) } != nil)
         }
     }
 
@@ -292,7 +295,8 @@ struct SessionCodecTests {
     }
 
     @Test func hexKeysMatchRawKeys() throws {
-        let hex = Self.masterKey.map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
+        let hex = Self.masterKey.map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
+        }.joined()
         let fromHex = SessionCodec(keyring: try Keyring(hexMasterKeys: ["  " + hex.uppercased() + "\n"]))
         let token = try Self.codec(Self.masterKey).seal(Self.oneTarget, route: Self.route)
         #expect(try fromHex.open(token, route: Self.route, now: Self.now) == Self.oneTarget)

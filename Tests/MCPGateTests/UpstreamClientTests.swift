@@ -51,7 +51,8 @@ private final class ScriptedServer: Sendable {
             pending += String(buffer: unwrapInboundIn(data))
             while let end = pending.range(of: "\r\n\r\n") {
                 let head = pending[..<end.lowerBound]
-                let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                let length =
+                    head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
                     .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
                 guard pending[end.upperBound...].utf8.count >= length else { return }
                 let target = String(head.split(separator: " ")[1])
@@ -148,7 +149,8 @@ struct UpstreamClientTests {
     @Test func followsA307KeepingTheMethodAndBody() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server = try await ScriptedServer(group: group) { target, _ in
-            target == "/mcp/" ? "HTTP/1.1 307 Temporary Redirect\r\nlocation: /mcp\r\ncontent-length: 0\r\n\r\n" : ok("{\"at\":\"\(target)\"}")
+            target == "/mcp/"
+                ? "HTTP/1.1 307 Temporary Redirect\r\nlocation: /mcp\r\ncontent-length: 0\r\n\r\n" : ok("{\"at\":\"\(target)\"}")
         }
         let client = UpstreamClient(eventLoopGroup: group, settings: UpstreamSettings())
         let (handler, result) = try await call(client, server.url + "/mcp/", on: group.next())

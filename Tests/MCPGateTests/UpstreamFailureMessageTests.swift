@@ -30,10 +30,12 @@ struct UpstreamFailureMessageTests {
         let client = UpstreamClient(eventLoopGroup: group, settings: UpstreamSettings())
         let loop = group.next()
         let target = try #require(UpstreamTarget(url: url))
-        let endpoint = try #require(ResolvedEndpoint(UpstreamEndpoint(url: url, scheme: "http", host: target.host, port: target.port, path: target.path)))
+        let endpoint = try #require(
+            ResolvedEndpoint(UpstreamEndpoint(url: url, scheme: "http", host: target.host, port: target.port, path: target.path)))
         let catcher = FailureCatcher(eventLoop: loop)
         _ = try await loop.submit {
-            client.execute(UpstreamRequest(endpoint: endpoint, method: .POST, headers: HTTPHeaders(), body: nil), on: loop, handler: catcher)
+            client.execute(
+                UpstreamRequest(endpoint: endpoint, method: .POST, headers: HTTPHeaders(), body: nil), on: loop, handler: catcher)
         }.get()
         let error = try await catcher.done.futureResult.get()
         let failure = UpstreamFailure(error, target: "db")
@@ -52,12 +54,15 @@ struct UpstreamFailureMessageTests {
         let timeout = UpstreamFailure(UpstreamError.deadlineExceeded, target: "t")
         #expect(timeout.message == "Upstream 't' did not answer in time")
         #expect(timeout.gatewayError.status == .gatewayTimeout)
-        let redirect = UpstreamFailure(UpstreamError.redirectRefused("Location http://10.0.0.1:15000/reload is on another origin"), target: "t")
+        let redirect = UpstreamFailure(
+            UpstreamError.redirectRefused("Location http://10.0.0.1:15000/reload is on another origin"), target: "t")
         #expect(redirect.message == "Upstream 't' answered with a redirect the gateway does not follow")
         #expect(redirect.gatewayError.status == .badGateway)
         #expect(!redirect.gatewayError.body(idJSON: "1").contains("10.0.0.1"))
         struct TLSFailure: Error, CustomStringConvertible {
-            var description: String { "handshakeFailed(BoringSSLError: WRONG_VERSION_NUMBER at /build/.build/checkouts/swift-nio-ssl/x.c:12)" }
+            var description: String {
+                "handshakeFailed(BoringSSLError: WRONG_VERSION_NUMBER at /build/.build/checkouts/swift-nio-ssl/x.c:12)"
+            }
         }
         let tls = UpstreamFailure(TLSFailure(), target: "t")
         #expect(tls.message == "Upstream 't' is unreachable")

@@ -23,10 +23,11 @@ struct UpstreamHeadersAllowListTests {
     func defaultAllowList() {
         let out = UpstreamHeaders.make(
             from: client, forwardAuthorization: false, remoteAddress: nil, accept: UpstreamHeaders.acceptBoth, contentType: true)
-        #expect(names(out) == [
-            "traceparent", "tracestate", "baggage", "user-agent", "accept-language", "mcp-method", "mcp-name", "mcp-param-city",
-            "last-event-id", "accept", "content-type",
-        ])
+        #expect(
+            names(out) == [
+                "traceparent", "tracestate", "baggage", "user-agent", "accept-language", "mcp-method", "mcp-name", "mcp-param-city",
+                "last-event-id", "accept", "content-type",
+            ])
         #expect(out["accept"] == [UpstreamHeaders.acceptBoth])
         #expect(out["mcp-param-city"] == ["Paris"])
     }

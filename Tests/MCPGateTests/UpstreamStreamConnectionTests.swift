@@ -46,7 +46,10 @@ private final class StreamingServer: Sendable {
         let postDelay: TimeAmount
         var method = HTTPMethod.GET
 
-        init(counts: NIOLockedValueBox<(connections: Int, gets: Int, posts: Int)>, pingEvery: TimeAmount?, pingFor: TimeAmount, postDelay: TimeAmount) {
+        init(
+            counts: NIOLockedValueBox<(connections: Int, gets: Int, posts: Int)>, pingEvery: TimeAmount?, pingFor: TimeAmount,
+            postDelay: TimeAmount
+        ) {
             self.counts = counts
             self.pingEvery = pingEvery
             self.pingFor = pingFor
@@ -142,7 +145,8 @@ struct UpstreamStreamConnectionTests {
         let recorder = Recorder(eventLoop: loop, limit: limit)
         let body: ByteBuffer? = method == .POST ? ByteBuffer(string: "{}") : nil
         let call = try await loop.submit {
-            client.execute(UpstreamRequest(endpoint: endpoint, method: method, headers: HTTPHeaders(), body: body), on: loop, handler: recorder)
+            client.execute(
+                UpstreamRequest(endpoint: endpoint, method: method, headers: HTTPHeaders(), body: body), on: loop, handler: recorder)
         }.get()
         return (recorder, call)
     }

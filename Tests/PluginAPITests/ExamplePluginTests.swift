@@ -20,16 +20,18 @@ import Testing
         #expect(report.ok, "\(report.text)")
         #expect(report.exchangeCount == 10)
         #expect(report.text.contains("plugin:      tool_acl 1.0.0"))
-        #expect(report.text.contains(#"mcpgate_plugin_tool_acl_decisions_total{plugin="tool_acl",instance="tool_acl",decision="denied"} 2"#))
+        #expect(
+            report.text.contains(#"mcpgate_plugin_tool_acl_decisions_total{plugin="tool_acl",instance="tool_acl",decision="denied"} 2"#))
     }
 
     @Test func runsBehindAnAuthFilterInAChain() throws {
         let acl = try PluginLoader.load(path: try build())
         let auth = try PluginLoader.load(path: TestPlugins.behaviorPath)
-        let chain = try FilterChain([
-            FilterInstanceSpec(plugin: auth, name: "auth", configJSON: #"{"set_principal":"bob"}"#),
-            FilterInstanceSpec(plugin: acl, name: "acl", configJSON: #"{"rules":[{"principal":"bob","allow":["search"]}]}"#),
-        ], services: HostServices(logSink: CapturingLogSink()))
+        let chain = try FilterChain(
+            [
+                FilterInstanceSpec(plugin: auth, name: "auth", configJSON: #"{"set_principal":"bob"}"#),
+                FilterInstanceSpec(plugin: acl, name: "acl", configJSON: #"{"rules":[{"principal":"bob","allow":["search"]}]}"#),
+            ], services: HostServices(logSink: CapturingLogSink()))
         let allowed = chain.makeRequest(FilterHTTPRequest(method: "POST", path: "/mcp"))
         #expect(allowed.onHTTPRequestHeaders() == .continue)
         #expect(allowed.rpc(toolsCall) == .continue)
@@ -40,7 +42,9 @@ import Testing
             return
         }
         #expect(rejection.instance == "acl")
-        #expect(rejection.responseBody(idJSON: "1")
-            == #"{"jsonrpc":"2.0","id":1,"error":{"code":-32001,"message":"tool 'rm' is not allowed for principal 'bob'","data":{"tool":"rm","principal":"bob"}}}"#)
+        #expect(
+            rejection.responseBody(idJSON: "1")
+                == #"{"jsonrpc":"2.0","id":1,"error":{"code":-32001,"message":"tool 'rm' is not allowed for principal 'bob'","data":{"tool":"rm","principal":"bob"}}}"#
+        )
     }
 }

@@ -13,8 +13,9 @@ import Testing
         #expect(request.sse(progressNotification) == .continue)
         _ = request.onResponseHeaders(FilterHTTPResponse(status: 200, origin: .upstream))
         request.finish(FilterCompletion(httpStatus: 200))
-        #expect(request.trace == "A:http;B:http;C:http;A:rpc;B:rpc;C:rpc;C:response;B:response;A:response;"
-            + "C:sse;B:sse;A:sse;C:headers;B:headers;A:headers;C:complete;B:complete;A:complete;")
+        #expect(
+            request.trace == "A:http;B:http;C:http;A:rpc;B:rpc;C:rpc;C:response;B:response;A:response;"
+                + "C:sse;B:sse;A:sse;C:headers;B:headers;A:headers;C:complete;B:complete;A:complete;")
     }
 
     @Test func aRejectInTheRequestPathStopsLaterFiltersAndLimitsResponseHooks() throws {
@@ -25,8 +26,12 @@ import Testing
         ])
         let request = harness.request()
         let decision = request.onHTTPRequestHeaders()
-        #expect(decision == .reject(FilterRejection(
-            httpStatus: 401, rpcCode: -32001, message: "no token", dataJSON: #"{"hint":"login"}"#, instance: "test_behavior#2")))
+        #expect(
+            decision
+                == .reject(
+                    FilterRejection(
+                        httpStatus: 401, rpcCode: -32001, message: "no token", dataJSON: #"{"hint":"login"}"#, instance: "test_behavior#2"))
+        )
         #expect(request.wasStoppedByFilter)
         let edits = request.onResponseHeaders(FilterHTTPResponse(status: 401, origin: .plugin))
         #expect(edits == [FilterHeaderEdit(operation: .set, name: "Access-Control-Allow-Origin", value: "*")])

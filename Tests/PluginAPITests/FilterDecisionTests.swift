@@ -9,8 +9,9 @@ import Testing
         let decision = harness.request().rpc(toolsCall)
         let expected = FilterRejection(httpStatus: 403, rpcCode: -32600, message: "Request rejected by policy", instance: "test_behavior")
         #expect(decision == .reject(expected))
-        #expect(expected.responseBody(idJSON: "7")
-            == #"{"jsonrpc":"2.0","id":7,"error":{"code":-32600,"message":"Request rejected by policy"}}"#)
+        #expect(
+            expected.responseBody(idJSON: "7")
+                == #"{"jsonrpc":"2.0","id":7,"error":{"code":-32600,"message":"Request rejected by policy"}}"#)
     }
 
     @Test func rejectCarriesStatusCodeMessageAndData() throws {
@@ -23,8 +24,9 @@ import Testing
         #expect(rejection.rpcCode == -32000)
         #expect(rejection.message == "slow \"down\"")
         #expect(rejection.dataJSON == #"{"retry":1}"#)
-        #expect(rejection.responseBody(idJSON: "\"a\"")
-            == #"{"jsonrpc":"2.0","id":"a","error":{"code":-32000,"message":"slow \"down\"","data":{"retry":1}}}"#)
+        #expect(
+            rejection.responseBody(idJSON: "\"a\"")
+                == #"{"jsonrpc":"2.0","id":"a","error":{"code":-32000,"message":"slow \"down\"","data":{"retry":1}}}"#)
     }
 
     @Test func respondFromHTTPHeadersHookIsAWholeHTTPResponse() throws {
@@ -36,7 +38,9 @@ import Testing
     @Test func respondFromHTTPHeadersHookWithBody() throws {
         let harness = try ChainHarness([#"{"http":"respond","body":"hello","content_type":"text/plain"}"#])
         let decision = harness.request().onHTTPRequestHeaders()
-        #expect(decision == .respond(FilterReply(httpStatus: 200, contentType: "text/plain", body: Array("hello".utf8), instance: "test_behavior")))
+        #expect(
+            decision
+                == .respond(FilterReply(httpStatus: 200, contentType: "text/plain", body: Array("hello".utf8), instance: "test_behavior")))
     }
 
     @Test func respondFromRPCMessageIsAResultTheHostWrapsWithTheId() throws {
@@ -104,7 +108,10 @@ import Testing
             Issue.record("expected failure")
             return
         }
-        #expect(rejection == FilterRejection(httpStatus: 500, rpcCode: -32603, message: "Internal error", instance: "test_behavior", isPluginFailure: true))
+        #expect(
+            rejection
+                == FilterRejection(
+                    httpStatus: 500, rpcCode: -32603, message: "Internal error", instance: "test_behavior", isPluginFailure: true))
         #expect(harness.pluginErrors(hook: "on_rpc_message") == 1)
     }
 

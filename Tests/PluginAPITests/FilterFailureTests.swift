@@ -7,13 +7,17 @@ import Testing
     @Test func errorFailsClosedByDefault() throws {
         let harness = try ChainHarness([#"{"tag":"A","rpc":"error"}"#, #"{"tag":"B"}"#])
         let request = harness.request()
-        #expect(request.rpc(toolsCall) == .reject(FilterRejection(
-            httpStatus: 500, rpcCode: -32603, message: "Internal error", instance: "test_behavior", isPluginFailure: true)))
+        #expect(
+            request.rpc(toolsCall)
+                == .reject(
+                    FilterRejection(
+                        httpStatus: 500, rpcCode: -32603, message: "Internal error", instance: "test_behavior", isPluginFailure: true)))
         #expect(request.trace == "A:rpc;")
         #expect(harness.pluginErrors(hook: "on_rpc_message") == 1)
-        #expect(harness.logs.lines.contains {
-            $0.level == .error && $0.message == "on_rpc_message returned MCPGATE_ERROR; failing closed"
-        })
+        #expect(
+            harness.logs.lines.contains {
+                $0.level == .error && $0.message == "on_rpc_message returned MCPGATE_ERROR; failing closed"
+            })
     }
 
     @Test func errorContinuesWhenFailOpen() throws {
@@ -32,7 +36,10 @@ import Testing
             return
         }
         #expect(rejection.isPluginFailure)
-        #expect(closed.logs.lines.contains { $0.message == "on_http_request_headers returned action 77, which on_http_request_headers may not return; failing closed" })
+        #expect(
+            closed.logs.lines.contains {
+                $0.message == "on_http_request_headers returned action 77, which on_http_request_headers may not return; failing closed"
+            })
 
         let open = try ChainHarness([#"{"http":"bogus"}"#], failOpen: [true])
         #expect(open.request().onHTTPRequestHeaders() == .continue)
@@ -65,12 +72,16 @@ import Testing
 
     @Test func configRefusalNamesTheInstance() throws {
         let plugin = try PluginLoader.load(path: TestPlugins.behaviorPath)
-        #expect(throws: FilterChainError.configRejected(
-            instance: "policy", plugin: "test_behavior", status: 2, message: "config_fails is set")) {
+        #expect(
+            throws: FilterChainError.configRejected(
+                instance: "policy", plugin: "test_behavior", status: 2, message: "config_fails is set")
+        ) {
             _ = try FilterChain([FilterInstanceSpec(plugin: plugin, name: "policy", configJSON: #"{"config_fails":true}"#)])
         }
-        #expect(FilterChainError.configRejected(instance: "policy", plugin: "test_behavior", status: 2, message: "config_fails is set").description
-            == "filter policy (plugin test_behavior) refused its config (status 2): config_fails is set")
+        #expect(
+            FilterChainError.configRejected(instance: "policy", plugin: "test_behavior", status: 2, message: "config_fails is set")
+                .description
+                == "filter policy (plugin test_behavior) refused its config (status 2): config_fails is set")
     }
 
     @Test func invalidConfigJSONIsRefusedBeforeThePluginSeesIt() throws {

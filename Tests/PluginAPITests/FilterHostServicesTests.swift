@@ -46,8 +46,9 @@ import Testing
         _ = request.rpc(toolsCall)
         #expect(request.upstreamHeaderEdits == [FilterHeaderEdit(operation: .set, name: "X-Principal", value: "alice")])
         let edits = request.onResponseHeaders(FilterHTTPResponse(status: 200, origin: .upstream, headers: [("x-policy", "old")]))
-        #expect(edits.applied(to: [("x-policy", "old"), ("Content-Type", "application/json")]).map { "\($0.name)=\($0.value)" }
-            == ["Content-Type=application/json", "X-Policy=on"])
+        #expect(
+            edits.applied(to: [("x-policy", "old"), ("Content-Type", "application/json")]).map { "\($0.name)=\($0.value)" }
+                == ["Content-Type=application/json", "X-Policy=on"])
     }
 
     @Test func messageFieldsAreExtractedForEachTargetKind() throws {
@@ -107,8 +108,10 @@ import Testing
 
     @Test func pluginLogsCarryPluginAndInstance() throws {
         let harness = try ChainHarness([#"{"tag":"X"}"#])
-        #expect(harness.logs.lines.contains(CapturingLogSink.Line(
-            level: .info, plugin: "test_behavior", instance: "test_behavior", message: "configured tag X")))
+        #expect(
+            harness.logs.lines.contains(
+                CapturingLogSink.Line(
+                    level: .info, plugin: "test_behavior", instance: "test_behavior", message: "configured tag X")))
     }
 
     @Test func pluginMetricsAreLabelledAndExported() throws {

@@ -67,11 +67,15 @@ import Testing
         let request = chain?.makeRequest(FilterHTTPRequest(method: "POST", path: "/mcp"))
         _ = request?.rpc(toolsCall)
         chain = nil
-        #expect(metrics.value(of: "mcpgate_plugin_test_configs_destroyed", labels: ["plugin": "test_behavior", "instance": "test_behavior"]) == nil)
+        #expect(
+            metrics.value(of: "mcpgate_plugin_test_configs_destroyed", labels: ["plugin": "test_behavior", "instance": "test_behavior"])
+                == nil)
         request?.finish(FilterCompletion(httpStatus: 200))
         withExtendedLifetime(request) {}
         _ = consume request
-        #expect(metrics.value(of: "mcpgate_plugin_test_configs_destroyed", labels: ["plugin": "test_behavior", "instance": "test_behavior"]) == 1)
+        #expect(
+            metrics.value(of: "mcpgate_plugin_test_configs_destroyed", labels: ["plugin": "test_behavior", "instance": "test_behavior"])
+                == 1)
     }
 
     @Test func instanceNamesAreMadeUnique() throws {

@@ -128,16 +128,24 @@ import Testing
         let store = InMemoryKVStore(clock: clock)
         let bucket = TokenBucket(capacity: 3, refillTokens: 2, refillIntervalMilliseconds: 100)
         let key = bytes("bucket")
-        #expect(try store.takeTokens(key, cost: 1, bucket: bucket) == RateLimitOutcome(allowed: true, remaining: 2, retryAfterMilliseconds: 0))
-        #expect(try store.takeTokens(key, cost: 2, bucket: bucket) == RateLimitOutcome(allowed: true, remaining: 0, retryAfterMilliseconds: 0))
+        #expect(
+            try store.takeTokens(key, cost: 1, bucket: bucket) == RateLimitOutcome(allowed: true, remaining: 2, retryAfterMilliseconds: 0))
+        #expect(
+            try store.takeTokens(key, cost: 2, bucket: bucket) == RateLimitOutcome(allowed: true, remaining: 0, retryAfterMilliseconds: 0))
         clock.advance(milliseconds: 30)
-        #expect(try store.takeTokens(key, cost: 1, bucket: bucket) == RateLimitOutcome(allowed: false, remaining: 0, retryAfterMilliseconds: 70))
-        #expect(try store.takeTokens(key, cost: 3, bucket: bucket) == RateLimitOutcome(allowed: false, remaining: 0, retryAfterMilliseconds: 170))
+        #expect(
+            try store.takeTokens(key, cost: 1, bucket: bucket) == RateLimitOutcome(allowed: false, remaining: 0, retryAfterMilliseconds: 70)
+        )
+        #expect(
+            try store.takeTokens(key, cost: 3, bucket: bucket)
+                == RateLimitOutcome(allowed: false, remaining: 0, retryAfterMilliseconds: 170))
         clock.advance(milliseconds: 70)
-        #expect(try store.takeTokens(key, cost: 2, bucket: bucket) == RateLimitOutcome(allowed: true, remaining: 0, retryAfterMilliseconds: 0))
+        #expect(
+            try store.takeTokens(key, cost: 2, bucket: bucket) == RateLimitOutcome(allowed: true, remaining: 0, retryAfterMilliseconds: 0))
         clock.advance(milliseconds: 1_000)
         // Never above capacity.
-        #expect(try store.takeTokens(key, cost: 1, bucket: bucket) == RateLimitOutcome(allowed: true, remaining: 2, retryAfterMilliseconds: 0))
+        #expect(
+            try store.takeTokens(key, cost: 1, bucket: bucket) == RateLimitOutcome(allowed: true, remaining: 2, retryAfterMilliseconds: 0))
     }
 
     @Test func tokenBucketRejectsImpossibleRequests() throws {
@@ -181,7 +189,8 @@ import Testing
         let store = InMemoryKVStore(clock: ManualHostClock())
         let winners = Counter()
         DispatchQueue.concurrentPerform(iterations: 8) { worker in
-            if (try? store.compareAndSet(Array("lock".utf8), expectedVersion: 0, value: Array("\(worker)".utf8), ttlMilliseconds: 0)) != nil {
+            if (try? store.compareAndSet(Array("lock".utf8), expectedVersion: 0, value: Array("\(worker)".utf8), ttlMilliseconds: 0)) != nil
+            {
                 winners.add(1)
             }
         }

@@ -11,7 +11,8 @@ import Testing
     }
 
     @Test func parsesAMessageAndReadsItThroughViews() throws {
-        let document = try parse(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"tool","n":1.5,"ok":true,"z":null}}"#).get()
+        let document = try parse(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"tool","n":1.5,"ok":true,"z":null}}"#)
+            .get()
         let root = JSONValueRef(document.root)
         #expect(root.isObject)
         #expect(root["id"]?.integer == 7)

@@ -23,12 +23,12 @@ import Testing
 
     @Test func expectationsAreCheckedAndMismatchesFailTheCheck() {
         let exchanges = #"""
-        {"exchanges": [
-          {"name": "denied", "messages": [{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}],
-           "expect": {"decision": "reject", "httpStatus": 451, "rpcCode": -32003, "hook": "on_rpc_message"}},
-          {"name": "wrong", "messages": [{"jsonrpc":"2.0","id":2,"method":"tools/list"}], "expect": "continue"}
-        ]}
-        """#
+            {"exchanges": [
+              {"name": "denied", "messages": [{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}],
+               "expect": {"decision": "reject", "httpStatus": 451, "rpcCode": -32003, "hook": "on_rpc_message"}},
+              {"name": "wrong", "messages": [{"jsonrpc":"2.0","id":2,"method":"tools/list"}], "expect": "continue"}
+            ]}
+            """#
         let good = PluginCheck.run(
             pluginPath: TestPlugins.behaviorPath, configJSON: #"{"rpc":"reject","status":451,"code":-32003}"#,
             exchangesJSON: exchanges.replacingOccurrences(of: #""expect": "continue""#, with: #""expect": "reject""#))
@@ -57,7 +57,9 @@ import Testing
 
         let badConfig = PluginCheck.run(pluginPath: TestPlugins.behaviorPath, configJSON: #"{"config_fails":true}"#)
         #expect(!badConfig.ok)
-        #expect(badConfig.text.contains("FAILED: filter test_behavior (plugin test_behavior) refused its config (status 2): config_fails is set"))
+        #expect(
+            badConfig.text.contains(
+                "FAILED: filter test_behavior (plugin test_behavior) refused its config (status 2): config_fails is set"))
 
         let badExchanges = PluginCheck.run(pluginPath: TestPlugins.behaviorPath, exchangesJSON: #"{"exchanges": [{"expect": "maybe"}]}"#)
         #expect(badExchanges.text.contains("FAILED: exchanges[0].expect: unknown decision \"maybe\""))

@@ -49,7 +49,10 @@ import Testing
         let path = try TestPlugins.broken("NO_SYMBOL")
         let error = refusal(path)
         #expect(error == .missingEntryPoint(path: path, symbol: "mcpgate_plugin_v1"))
-        #expect(error?.description == "plugin \(path): missing the entry point `mcpgate_plugin_v1`; is it an mcpgate plugin? Define it with MCPGATE_DEFINE_PLUGIN from mcpgate/filter.h")
+        #expect(
+            error?.description
+                == "plugin \(path): missing the entry point `mcpgate_plugin_v1`; is it an mcpgate plugin? Define it with MCPGATE_DEFINE_PLUGIN from mcpgate/filter.h"
+        )
     }
 
     @Test func nullDescriptorIsRefused() throws {
@@ -63,14 +66,19 @@ import Testing
         let path = try TestPlugins.broken("WRONG_MAGIC")
         let error = refusal(path)
         #expect(error == .wrongMagic(path: path, found: 0x1234, expected: 0x0145_5441_4750_4D43))
-        #expect(error?.description == "plugin \(path): wrong magic 0x1234 in the descriptor (expected 0x145544147504d43); fill it with MCPGATE_PLUGIN_HEADER")
+        #expect(
+            error?.description
+                == "plugin \(path): wrong magic 0x1234 in the descriptor (expected 0x145544147504d43); fill it with MCPGATE_PLUGIN_HEADER")
     }
 
     @Test func otherABIMajorIsRefused() throws {
         let path = try TestPlugins.broken("WRONG_MAJOR")
         let error = refusal(path)
         #expect(error == .abiMajorMismatch(path: path, plugin: 2, host: 1))
-        #expect(error?.description == "plugin \(path): built for filter ABI 2.x, this gateway speaks ABI 1.x; rebuild it against this gateway's mcpgate/filter.h")
+        #expect(
+            error?.description
+                == "plugin \(path): built for filter ABI 2.x, this gateway speaks ABI 1.x; rebuild it against this gateway's mcpgate/filter.h"
+        )
     }
 
     @Test func descriptorSmallerThanV1IsRefused() throws {
@@ -78,7 +86,10 @@ import Testing
         let minimum = PluginLoader.minimumDescriptorSize
         let error = refusal(path)
         #expect(error == .descriptorTooSmall(path: path, size: 64, minimum: minimum))
-        #expect(error?.description == "plugin \(path): descriptor struct_size 64 is smaller than the ABI 1.0 descriptor (\(minimum) bytes); fill it with MCPGATE_PLUGIN_HEADER")
+        #expect(
+            error?.description
+                == "plugin \(path): descriptor struct_size 64 is smaller than the ABI 1.0 descriptor (\(minimum) bytes); fill it with MCPGATE_PLUGIN_HEADER"
+        )
     }
 
     @Test func otherDataModelIsRefused() throws {
@@ -100,7 +111,10 @@ import Testing
         let running = try #require(PluginRuntime.janssonVersion)
         let error = refusal(path)
         #expect(error == .janssonMismatch(path: path, built: "2.99.0", running: running.description))
-        #expect(error?.description == "plugin \(path): built with jansson 2.99.0, the gateway runs jansson \(running) (needs the same major and at least the plugin's version)")
+        #expect(
+            error?.description
+                == "plugin \(path): built with jansson 2.99.0, the gateway runs jansson \(running) (needs the same major and at least the plugin's version)"
+        )
     }
 
     @Test func pluginBuiltAgainstOtherJanssonMajorIsRefused() throws {
@@ -118,8 +132,10 @@ import Testing
         #expect(errorPath == path)
         #expect(built == "1.1.1")
         #expect(loaded.hasPrefix("3."))
-        #expect(PluginLoadError.opensslMismatch(path: path, built: built, loaded: loaded).description
-            == "plugin \(path): built with OpenSSL 1.1.1, but the libcrypto loaded for it is OpenSSL \(loaded) (major versions differ); rebuild it against the installed OpenSSL")
+        #expect(
+            PluginLoadError.opensslMismatch(path: path, built: built, loaded: loaded).description
+                == "plugin \(path): built with OpenSSL 1.1.1, but the libcrypto loaded for it is OpenSSL \(loaded) (major versions differ); rebuild it against the installed OpenSSL"
+        )
     }
 
     @Test func pluginClaimingOpenSSLWithoutLibcryptoIsRefused() throws {

@@ -1,9 +1,9 @@
 import Logging
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
-import MCPGateUpstream
 
 /// The operator endpoints, each on its configured address: readiness (`/healthz/ready`), Prometheus
 /// metrics (`/metrics`) and the admin API (`/config`, `POST /reload`). Small, separate from client traffic.
@@ -82,18 +82,24 @@ final class AdminHandler: ChannelInboundHandler {
             switch (head.method, path) {
             case (.GET, "/healthz/ready") where roles.contains(.readiness):
                 let ready = hooks.isReady()
-                write(context: context, status: ready ? .ok : .serviceUnavailable, type: "text/plain", body: Array((ready ? "ready\n" : "not ready\n").utf8))
+                write(
+                    context: context, status: ready ? .ok : .serviceUnavailable, type: "text/plain",
+                    body: Array((ready ? "ready\n" : "not ready\n").utf8))
             case (.GET, "/metrics") where roles.contains(.stats):
                 write(context: context, status: .ok, type: "text/plain; version=0.0.4", body: hooks.metricsText())
             case (.GET, "/config") where roles.contains(.admin):
                 if let refusal = Self.refusal(of: head, token: hooks.adminToken()) {
-                    write(context: context, status: refusal.status, type: "text/plain", body: Array((refusal.message + "\n").utf8), extra: refusal.headers)
+                    write(
+                        context: context, status: refusal.status, type: "text/plain", body: Array((refusal.message + "\n").utf8),
+                        extra: refusal.headers)
                     return
                 }
                 write(context: context, status: .ok, type: "application/json", body: Array(hooks.configSummary().utf8))
             case (.POST, "/reload") where roles.contains(.admin):
                 if let refusal = Self.refusal(of: head, token: hooks.adminToken()) ?? Self.reloadBodyRefusal(head) {
-                    write(context: context, status: refusal.status, type: "text/plain", body: Array((refusal.message + "\n").utf8), extra: refusal.headers)
+                    write(
+                        context: context, status: refusal.status, type: "text/plain", body: Array((refusal.message + "\n").utf8),
+                        extra: refusal.headers)
                     return
                 }
                 let reload = hooks.reload
@@ -101,8 +107,10 @@ final class AdminHandler: ChannelInboundHandler {
                 promise.completeWithTask { await reload() }
                 promise.futureResult.assumeIsolated().whenSuccess { [weak self] result in
                     switch result {
-                    case .success(let message): self?.write(context: context, status: .ok, type: "text/plain", body: Array((message + "\n").utf8))
-                    case .failure(let error): self?.write(context: context, status: .badRequest, type: "text/plain", body: Array("\(error)\n".utf8))
+                    case .success(let message):
+                        self?.write(context: context, status: .ok, type: "text/plain", body: Array((message + "\n").utf8))
+                    case .failure(let error):
+                        self?.write(context: context, status: .badRequest, type: "text/plain", body: Array("\(error)\n".utf8))
                     }
                 }
             default:
@@ -137,7 +145,8 @@ final class AdminHandler: ChannelInboundHandler {
                     headers: [("www-authenticate", "Bearer realm=\"mcpgate-admin\"")])
             }
         } else if !OriginPolicy.isLoopbackAuthority(host) {
-            return Refusal(status: .misdirectedRequest, message: "Host \(host) is not a loopback name; the admin API answers loopback names only")
+            return Refusal(
+                status: .misdirectedRequest, message: "Host \(host) is not a loopback name; the admin API answers loopback names only")
         }
         if let origin = head.headers.first(name: "origin"), origin.lowercased() != "http://" + host.lowercased() {
             return Refusal(status: .forbidden, message: "requests from another origin (\(origin)) are refused")
@@ -164,7 +173,9 @@ final class AdminHandler: ChannelInboundHandler {
         return difference == 0
     }
 
-    private func write(context: ChannelHandlerContext, status: HTTPResponseStatus, type: String, body: [UInt8], extra: [(String, String)] = []) {
+    private func write(
+        context: ChannelHandlerContext, status: HTTPResponseStatus, type: String, body: [UInt8], extra: [(String, String)] = []
+    ) {
         var headers = HTTPHeaders([("content-type", type), ("content-length", String(body.count))])
         headers.add(contentsOf: extra)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)

@@ -11,14 +11,16 @@ enum ConfigSummary {
             text += bind.listeners.flatMap(\.routes).map { route in
                 var routeText = "{\"identity\":" + JSONString.quote(route.identity) + ",\"targets\":["
                 routeText += route.backend.targets.map { target in
-                    "{\"name\":" + JSONString.quote(target.name) + ",\"endpoints\":[" + target.endpoints.map { JSONString.quote($0.url) }.joined(separator: ",") + "]}"
+                    "{\"name\":" + JSONString.quote(target.name) + ",\"endpoints\":["
+                        + target.endpoints.map { JSONString.quote($0.url) }.joined(separator: ",") + "]}"
                 }.joined(separator: ",")
                 return routeText + "]}"
             }.joined(separator: ",")
             return text + "]}"
         }.joined(separator: ",")
         let limits = config.limits
-        out += "],\"limits\":{\"maxRequestBodyBytes\":\(limits.maxRequestBodyBytes),\"maxHeaderBytes\":\(limits.maxHeaderBytes),\"maxResponseBodyBytes\":\(limits.maxResponseBodyBytes),\"maxSseEventBytes\":\(limits.maxSseEventBytes),\"maxOpenStreams\":\(limits.maxOpenStreams),\"maxConnections\":\(limits.maxConnections)}}"
+        out +=
+            "],\"limits\":{\"maxRequestBodyBytes\":\(limits.maxRequestBodyBytes),\"maxHeaderBytes\":\(limits.maxHeaderBytes),\"maxResponseBodyBytes\":\(limits.maxResponseBodyBytes),\"maxSseEventBytes\":\(limits.maxSseEventBytes),\"maxOpenStreams\":\(limits.maxOpenStreams),\"maxConnections\":\(limits.maxConnections)}}"
         return out
     }
 }

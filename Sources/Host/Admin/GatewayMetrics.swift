@@ -24,16 +24,19 @@ final class GatewayMetrics: Sendable {
         upstreamFailures = registry.makeCounter(
             descriptor: name("upstream_failures", "total", "Upstream requests that failed (unreachable, timeout, not MCP)"))
         upstreamPoolWaits = registry.makeCounter(
-            descriptor: name("upstream_pool_waits", "total", "Upstream requests that waited for a pooled connection (all maxConnectionsPerEndpoint busy)"))
+            descriptor: name(
+                "upstream_pool_waits", "total", "Upstream requests that waited for a pooled connection (all maxConnectionsPerEndpoint busy)"
+            ))
         openStreams = registry.makeGauge(descriptor: name("open", "streams", "Client SSE streams open now"))
         federationCollisions = registry.makeCounter(
             descriptor: name("federation_collisions", "total", "List items dropped because another target already offers the same name"))
         var responses: [Counter] = []
         for era in [Era.handshake, .sessionless] {
             for status in ["2xx", "4xx", "5xx"] {
-                responses.append(registry.makeCounter(
-                    descriptor: name("responses", "total", "Responses to MCP requests by protocol era and status class"),
-                    labels: [("era", era.rawValue), ("status", status)]))
+                responses.append(
+                    registry.makeCounter(
+                        descriptor: name("responses", "total", "Responses to MCP requests by protocol era and status class"),
+                        labels: [("era", era.rawValue), ("status", status)]))
             }
         }
         self.responses = responses

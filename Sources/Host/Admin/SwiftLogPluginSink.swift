@@ -10,7 +10,8 @@ struct SwiftLogPluginSink: PluginLogSink {
     }
 
     func log(_ level: PluginLogLevel, plugin: String, instance: String, message: String) {
-        logger.log(level: Self.level(level), "\(message)", metadata: plugin.isEmpty ? nil : ["plugin": "\(plugin)", "instance": "\(instance)"])
+        logger.log(
+            level: Self.level(level), "\(message)", metadata: plugin.isEmpty ? nil : ["plugin": "\(plugin)", "instance": "\(instance)"])
     }
 
     private static func level(_ level: PluginLogLevel) -> Logger.Level {

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Reading the configuration file from disk, with errors that say why (`No such file or directory`).
@@ -57,11 +57,11 @@ enum ConfigFile {
 
     private static func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
         #if canImport(Darwin)
-            return Darwin.read(descriptor, buffer, count)
+        return Darwin.read(descriptor, buffer, count)
         #elseif canImport(Musl)
-            return Musl.read(descriptor, buffer, count)
+        return Musl.read(descriptor, buffer, count)
         #else
-            return Glibc.read(descriptor, buffer, count)
+        return Glibc.read(descriptor, buffer, count)
         #endif
     }
 

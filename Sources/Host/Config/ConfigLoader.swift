@@ -1,9 +1,9 @@
 import Yams
 
 #if canImport(FoundationEssentials)
-    import FoundationEssentials
+import FoundationEssentials
 #else
-    import Foundation
+import Foundation
 #endif
 
 /// Reads an agentgateway-shaped YAML configuration (see docs/config.md) into a validated ``GatewayConfig``.

@@ -1,5 +1,5 @@
-import Yams
 import MCPGateUpstream
+import Yams
 
 extension ConfigNode {
     /// The text of a scalar that is not null; `what` names the expected value in the error otherwise.

@@ -117,7 +117,8 @@ extension ConfigReader {
             else { throw item.expected(what) }
             if endpoint.scheme == "http", !endpoints.isEmpty, endpoints.allSatisfy({ $0.scheme == "https" }) {
                 throw item.error(
-                    "expected an https:// origin, got \(ConfigNode.quoted(text)): the target is https and redirects never go from https to http")
+                    "expected an https:// origin, got \(ConfigNode.quoted(text)): the target is https and redirects never go from https to http"
+                )
             }
             if let first = origins[origin] {
                 throw item.error("expected distinct origins, got \(origin) again (first at \(first.lineReference))")

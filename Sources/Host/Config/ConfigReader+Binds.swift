@@ -112,12 +112,15 @@ extension ConfigReader {
     /// sealed session ids open on each other; a route serving other paths or targets gets another, and ids of one
     /// are refused on the other.
     static func identity(hostname: String?, pathMatches: [PathMatch], targets: [String]) -> String {
-        let paths = pathMatches.isEmpty ? "*" : pathMatches.map { match in
-            switch match {
-            case .exact(let path): path
-            case .prefix(let path): path + "*"
-            }
-        }.joined(separator: "|")
+        let paths =
+            pathMatches.isEmpty
+            ? "*"
+            : pathMatches.map { match in
+                switch match {
+                case .exact(let path): path
+                case .prefix(let path): path + "*"
+                }
+            }.joined(separator: "|")
         return (hostname ?? "") + paths + " -> " + targets.joined(separator: ",")
     }
 

@@ -137,14 +137,20 @@ extension ConfigReader {
         for item in try node.sequence(of: what) {
             let name = try item.text("a header name")
             let token = "!#$%&'*+-.^_`|~"
-            guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil || token.unicodeScalars.contains($0)) })
+            guard !name.isEmpty,
+                name.unicodeScalars.allSatisfy({
+                    $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil || token.unicodeScalars.contains($0))
+                })
             else { throw item.expected("a header name (letters, digits and !#$%&'*+-.^_`|~)") }
             let lower = name.lowercased()
             if lower == "authorization" {
-                throw item.error("expected a header name other than Authorization: set forwardAuthorization: true on the targets that should get it")
+                throw item.error(
+                    "expected a header name other than Authorization: set forwardAuthorization: true on the targets that should get it")
             }
             if UpstreamHeaders.reserved.contains(lower) {
-                throw item.error("expected a header the client owns end to end, got \(ConfigNode.quoted(name)): the gateway writes it itself or it belongs to one hop")
+                throw item.error(
+                    "expected a header the client owns end to end, got \(ConfigNode.quoted(name)): the gateway writes it itself or it belongs to one hop"
+                )
             }
             if let first = names[lower] {
                 throw item.error("expected distinct header names, got \(ConfigNode.quoted(name)) again (first at \(first.lineReference))")

@@ -183,7 +183,8 @@ public struct Route: Sendable, Equatable {
     /// The MCP backend. agentgateway allows a list; mcpgate serves exactly one `mcp` backend per route.
     public var backend: MCPBackend
 
-    public init(name: String? = nil, identity: String, pathMatches: [PathMatch] = [], policies: Policies = Policies(), backend: MCPBackend) {
+    public init(name: String? = nil, identity: String, pathMatches: [PathMatch] = [], policies: Policies = Policies(), backend: MCPBackend)
+    {
         self.name = name
         self.identity = identity
         self.pathMatches = pathMatches

@@ -11,7 +11,9 @@ struct Accept {
             for item in value.split(separator: ",") {
                 let type = (item.split(separator: ";", maxSplits: 1).first ?? "").trimmingSpaces().lowercased()
                 switch type {
-                case "*/*": json = true; eventStream = true
+                case "*/*":
+                    json = true
+                    eventStream = true
                 case "application/json", "application/*": json = true
                 case "text/event-stream", "text/*": eventStream = true
                 default: break

@@ -1,7 +1,7 @@
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
 import PluginAPI
-import MCPGateUpstream
 
 /// The filter façade: the one place the exchange runs its route's filter chain (`FilterChainRequest`) on
 /// the client's message, the answer, the server's events and every response head.
@@ -108,10 +108,14 @@ extension Exchange {
     }
 
     /// Lets the filters add their response headers (CORS, rate-limit headers, …) to any response head.
-    func filterResponseHeaders(_ headers: inout HTTPHeaders, status: HTTPResponseStatus, origin: FilterHTTPResponse.Origin, isEventStream: Bool) {
+    func filterResponseHeaders(
+        _ headers: inout HTTPHeaders, status: HTTPResponseStatus, origin: FilterHTTPResponse.Origin, isEventStream: Bool
+    ) {
         guard let filters, filters.chain.wantsResponseHeaders || !filters.responseHeaderEdits.isEmpty else { return }
-        headers.apply(filters.onResponseHeaders(
-            FilterHTTPResponse(status: Int(status.code), origin: origin, isEventStream: isEventStream, headers: headers.map { ($0.name, $0.value) })))
+        headers.apply(
+            filters.onResponseHeaders(
+                FilterHTTPResponse(
+                    status: Int(status.code), origin: origin, isEventStream: isEventStream, headers: headers.map { ($0.name, $0.value) })))
     }
 
 }

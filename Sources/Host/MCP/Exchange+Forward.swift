@@ -1,8 +1,9 @@
 import CJansson
+import CMCPGate
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
 import PluginAPI
-import MCPGateUpstream
 
 /// Forwarding: what an exchange sends upstream for its client (the client's headers as allowed, the upstream
 /// session id, the filters' edits), alone (`forward(_:…)`, answered by `ResponseRelay`) or fanned out
@@ -116,7 +117,8 @@ extension Exchange {
         let relay = ResponseRelay(
             exchange: self, purpose: purpose, requestIDJSON: message.idJSON, target: target.name, rewriteResult: rewriteResult,
             rewriteEvent: rewriteEvent)
-        upstreamCall = relay.forward(UpstreamRequest(endpoint: endpoint, method: .POST, headers: upstreamHeaders, body: body ?? request.body))
+        upstreamCall = relay.forward(
+            UpstreamRequest(endpoint: endpoint, method: .POST, headers: upstreamHeaders, body: body ?? request.body))
     }
 
     /// The bounds an upstream's answer is read within.

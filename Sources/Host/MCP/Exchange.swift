@@ -1,11 +1,11 @@
 import Foundation
 import Logging
-import PluginAPI
+import MCPGateSession
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
+import PluginAPI
 import Prometheus
-import MCPGateUpstream
-import MCPGateSession
 
 /// One client request through the gateway: the checks every request passes (method, origin, era), then
 /// the era's own flow (`Exchange+Handshake`, `Exchange+Modern`), the upstream call and the relay of its
@@ -64,7 +64,10 @@ final class Exchange {
     /// Releases resources (stream slots, timers) when the exchange ends.
     var onFinish: [() -> Void] = []
 
-    init(request: ExchangeRequest, runtime: GatewayRuntime, services: GatewayServices, responder: any ExchangeResponder, eventLoop: any EventLoop, logger: Logger) {
+    init(
+        request: ExchangeRequest, runtime: GatewayRuntime, services: GatewayServices, responder: any ExchangeResponder,
+        eventLoop: any EventLoop, logger: Logger
+    ) {
         self.request = request
         self.runtime = runtime
         self.services = services
@@ -135,7 +138,11 @@ final class Exchange {
         case (.GET, .handshake): HandshakeFlow(exchange: self).get(route: route)
         case (.DELETE, .handshake): HandshakeFlow(exchange: self).delete(route: route)
         case (.GET, .sessionless), (.DELETE, .sessionless):
-            fail(GatewayError(.methodNotAllowed, code: -32600, "Method Not Allowed: \(head.method) is not part of protocol revision \(versionHeader ?? "")", headers: [("allow", "POST")]))
+            fail(
+                GatewayError(
+                    .methodNotAllowed, code: -32600,
+                    "Method Not Allowed: \(head.method) is not part of protocol revision \(versionHeader ?? "")",
+                    headers: [("allow", "POST")]))
         default:
             fail(GatewayError(.methodNotAllowed, code: -32600, "Method Not Allowed", headers: [("allow", "GET, POST, DELETE")]))
         }
@@ -196,7 +203,8 @@ final class Exchange {
         guard !finished else { return }
         finished = true
         filters?.finish(
-            FilterCompletion(httpStatus: responseStatus, clientDisconnected: disconnected && !responseDelivered, failed: responseStatus >= 500))
+            FilterCompletion(
+                httpStatus: responseStatus, clientDisconnected: disconnected && !responseDelivered, failed: responseStatus >= 500))
         let actions = onFinish
         onFinish = []
         for action in actions { action() }
@@ -215,7 +223,8 @@ final class Exchange {
         }
         let accept = Accept(headers)
         if !(accept.json && accept.eventStream) {
-            return GatewayError(.notAcceptable, code: -32600, "Not Acceptable: Client must accept both application/json and text/event-stream")
+            return GatewayError(
+                .notAcceptable, code: -32600, "Not Acceptable: Client must accept both application/json and text/event-stream")
         }
         return nil
     }

@@ -1,11 +1,12 @@
-import PluginAPI
 import CJansson
+import CMCPGate
 import Logging
+import MCPGateSession
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
+import PluginAPI
 import Prometheus
-import MCPGateUpstream
-import MCPGateSession
 
 /// `initialize` on a federated route: every target initialized concurrently, `InitializeMerger` decides
 /// (merge, renegotiate the version once, or fail), and this glue ends the upstream sessions the client will

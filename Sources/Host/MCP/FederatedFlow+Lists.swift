@@ -1,8 +1,9 @@
-import PluginAPI
 import CJansson
+import CMCPGate
 import Logging
 import NIOCore
 import NIOHTTP1
+import PluginAPI
 import Prometheus
 
 /// The list methods of a federated route (`tools/list`, `prompts/list`, `resources/list`,

@@ -1,7 +1,8 @@
-import PluginAPI
 import CJansson
-import NIOCore
+import CMCPGate
 import MCPGateUpstream
+import NIOCore
+import PluginAPI
 
 /// Routed requests of a federated route: the target `TargetResolver` picks (after listing the targets'
 /// names once when this replica has not learned a name yet), and the call with names rewritten both ways.

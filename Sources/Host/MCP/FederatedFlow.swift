@@ -1,11 +1,12 @@
-import PluginAPI
 import CJansson
+import CMCPGate
 import Logging
+import MCPGateSession
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
+import PluginAPI
 import Prometheus
-import MCPGateUpstream
-import MCPGateSession
 
 /// A federated route: several targets (or prefixed names) behind one endpoint. `initialize` and the list
 /// methods fan out to every target concurrently and are merged; calls go to the owning target with names
@@ -16,10 +17,6 @@ import MCPGateSession
 /// `FederatedFlow+Initialize`, `ListMerger` in `FederatedFlow+Lists`); these methods fan out, then
 /// answer, log and count by the decision.
 extension FederatedFlow {
-
-
-
-
 
     // MARK: Handshake era
 
@@ -105,10 +102,10 @@ extension FederatedFlow {
             }
         }
         forward(
-            message: message, body: body, target: member.target, endpoint: member.endpoint, upstreamSessionID: member.entry.upstreamSessionID,
+            message: message, body: body, target: member.target, endpoint: member.endpoint,
+            upstreamSessionID: member.entry.upstreamSessionID,
             protocolVersion: session.state.protocolVersion, purpose: .accepted, rewriteResult: nil)
     }
-
 
     // MARK: 2026-07-28
 

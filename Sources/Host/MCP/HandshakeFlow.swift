@@ -1,10 +1,10 @@
-import PluginAPI
+import Logging
+import MCPGateSession
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
+import PluginAPI
 import Prometheus
-import Logging
-import MCPGateUpstream
-import MCPGateSession
 
 /// The handshake era (2024-11-05 … 2025-11-25): `initialize` opens a sealed session pinned to one replica
 /// of each target; every later POST, GET and DELETE of that session goes to the pinned replica with the
@@ -30,7 +30,10 @@ extension HandshakeFlow {
         }
         guard let session = openSession(route: route, idJSON: message.idJSON) else { return }
         if let version = headers.first(name: "mcp-protocol-version"), version != session.state.protocolVersion {
-            fail(.invalidRequest("Bad Request: MCP-Protocol-Version \(version) does not match the negotiated \(session.state.protocolVersion)"), idJSON: message.idJSON)
+            fail(
+                .invalidRequest(
+                    "Bad Request: MCP-Protocol-Version \(version) does not match the negotiated \(session.state.protocolVersion)"),
+                idJSON: message.idJSON)
             return
         }
         if route.federates {
@@ -39,7 +42,11 @@ extension HandshakeFlow {
         }
         let purpose: ResponseRelay.Purpose = message.kind == .request ? .request : .accepted
         let learnHeaders: ((RPCMessage) -> [UInt8]?)? =
-            message.method == "tools/list" ? { self.learnToolHeaders(from: $0, target: session.target); return nil } : nil
+            message.method == "tools/list"
+            ? {
+                self.learnToolHeaders(from: $0, target: session.target)
+                return nil
+            } : nil
         forward(
             message: message, target: session.target, endpoint: session.endpoint,
             upstreamSessionID: session.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion,
@@ -77,7 +84,8 @@ extension HandshakeFlow {
             let state = SessionState(
                 protocolVersion: negotiated, principal: context.principal, issuedAt: now, expiresAt: runtime.sessionExpiry(now: now),
                 entries: [
-                    SessionState.Entry(target: context.target.name, endpoint: context.endpoint.endpoint.url, upstreamSessionID: upstreamSessionID)
+                    SessionState.Entry(
+                        target: context.target.name, endpoint: context.endpoint.endpoint.url, upstreamSessionID: upstreamSessionID)
                 ])
             guard state.fitsEncodingLimits else {
                 fail(
@@ -122,7 +130,8 @@ extension HandshakeFlow {
                 body: nil)
         }
         let fanIn = StreamFanIn(
-            exchange: exchange, members: session.members.map(\.target.name), rewriter: route.federates ? FederationRewriter(naming: route.naming) : nil)
+            exchange: exchange, members: session.members.map(\.target.name),
+            rewriter: route.federates ? FederationRewriter(naming: route.naming) : nil)
         for call in fanIn.forward(requests) { track(call) }
     }
 
@@ -160,10 +169,15 @@ extension HandshakeFlow {
         } else if codes.allSatisfy({ $0 == 404 }) {
             fail(.sessionNotFound)
         } else if codes.allSatisfy({ $0 == 405 }) {
-            fail(GatewayError(.methodNotAllowed, code: -32600, "The server does not allow ending sessions", headers: [("allow", "GET, POST")]))
+            fail(
+                GatewayError(
+                    .methodNotAllowed, code: -32600, "The server does not allow ending sessions", headers: [("allow", "GET, POST")]))
         } else {
             services.metrics.upstreamFailures.increment()
-            fail(.upstream(.badGateway, target: targets.joined(separator: ","), "Upstream answered HTTP \(codes.map(String.init).joined(separator: ", ")) to DELETE"))
+            fail(
+                .upstream(
+                    .badGateway, target: targets.joined(separator: ","),
+                    "Upstream answered HTTP \(codes.map(String.init).joined(separator: ", ")) to DELETE"))
         }
     }
 
@@ -197,9 +211,6 @@ extension HandshakeFlow {
         }
     }
 
-
     // MARK: Upstream
-
-
 
 }

@@ -1,4 +1,5 @@
 import CJansson
+import CMCPGate
 
 /// jansson constructors that only fail when memory is exhausted, where the process cannot go on anyway.
 enum JSONAlloc {

@@ -1,6 +1,6 @@
-import PluginAPI
-import NIOHTTP1
 import MCPGateSession
+import NIOHTTP1
+import PluginAPI
 
 /// Checks a 2026-07-28 request the way the spec requires of a server that processes the body, in the order
 /// the official SDK checks (so clients see the same error for the same fault): duplicated standard headers,

@@ -1,5 +1,5 @@
-import PluginAPI
 import NIOCore
+import PluginAPI
 
 extension RPCMessage {
     /// This message as the answer to the request whose id is `requestIDJSON`, with the bytes to relay; nil

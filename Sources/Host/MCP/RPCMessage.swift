@@ -1,5 +1,6 @@
-import PluginAPI
 import CJansson
+import CMCPGate
+import PluginAPI
 
 /// One JSON-RPC 2.0 message from a client or an upstream, parsed once with jansson, with the fields the
 /// gateway routes and applies policy on extracted up front. The raw bytes are kept so that an unchanged
@@ -91,7 +92,8 @@ final class RPCMessage {
             if let params, !params.isObject {
                 return .failure(RPCEnvelopeError(message: "\"params\" must be an object", id: id))
             }
-            return .success(RPCMessage(document: document, kind: id == nil ? .notification : .request, method: method, id: id, params: params))
+            return .success(
+                RPCMessage(document: document, kind: id == nil ? .notification : .request, method: method, id: id, params: params))
         }
         let hasResult = root["result"] != nil
         let hasError = root["error"] != nil

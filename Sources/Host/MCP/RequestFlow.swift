@@ -1,8 +1,8 @@
 import Logging
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
 import PluginAPI
-import MCPGateUpstream
 
 /// An era's flow over one exchange: it decides what the client's request means (with the Router's pure
 /// functions), forwards it, and answers through the exchange. The flows hold no state of their own beyond

@@ -1,6 +1,6 @@
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
-import MCPGateUpstream
 
 /// Reduces one upstream's answer to a request the gateway fanned out (federated `initialize`, lists,
 /// `logging/setLevel`, broadcast notifications, name lookups) to its `UpstreamOutcome`: the final response,

@@ -1,9 +1,9 @@
-import PluginAPI
 import Logging
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
+import PluginAPI
 import Prometheus
-import MCPGateUpstream
 
 /// Answers the client's POSTed JSON-RPC message from its upstream's answer, as `UpstreamAnswerReader`
 /// reports it: a JSON body (held whole, within `maxResponseBodyBytes`, so it can be inspected), an SSE stream
@@ -95,7 +95,9 @@ final class ResponseRelay {
             return relay(events)
         case .streamEnded:
             if isInitialize {
-                exchange.fail(.upstream(.badGateway, target: target, "Upstream '\(target)' ended the initialize stream without a response"), idJSON: requestIDJSON)
+                exchange.fail(
+                    .upstream(.badGateway, target: target, "Upstream '\(target)' ended the initialize stream without a response"),
+                    idJSON: requestIDJSON)
             } else {
                 endStream(reason: "Upstream '\(target)' ended the stream before the response")
             }
@@ -154,7 +156,8 @@ final class ResponseRelay {
                 let other = try? parsed.get()
                 guard exchange.filterEvent(event, message: other) else { continue }
                 if let other, let rewriteEvent, rewriteEvent(other) {
-                    var encoded = SSEEvent.encode(data: other.document.serialized(), eventType: event.eventType ?? "message", id: event.id, allocator: allocator)
+                    var encoded = SSEEvent.encode(
+                        data: other.document.serialized(), eventType: event.eventType ?? "message", id: event.id, allocator: allocator)
                     out.writeBuffer(&encoded)
                 } else {
                     var raw = event.raw
@@ -165,7 +168,8 @@ final class ResponseRelay {
             sawResponse = true
             if case .initialize(let context) = purpose {
                 reader?.stop()
-                HandshakeFlow(exchange: exchange).answerInitialize(answer.message, raw: answer.raw, upstreamSessionID: upstreamSessionID, context: context)
+                HandshakeFlow(exchange: exchange).answerInitialize(
+                    answer.message, raw: answer.raw, upstreamSessionID: upstreamSessionID, context: context)
                 return nil
             }
             var replacement = rewriteResult?(answer.message)
@@ -176,7 +180,8 @@ final class ResponseRelay {
                 replacement = filtered
             }
             if let replacement {
-                var encoded = SSEEvent.encode(data: replacement, eventType: event.eventType ?? "message", id: event.id, allocator: allocator)
+                var encoded = SSEEvent.encode(
+                    data: replacement, eventType: event.eventType ?? "message", id: event.id, allocator: allocator)
                 out.writeBuffer(&encoded)
             } else {
                 var raw = event.raw
@@ -215,16 +220,21 @@ final class ResponseRelay {
     private func answerJSON(_ received: ByteBuffer) {
         let parsed = received.withUnsafeReadableBytes { RPCMessage.parse($0) }
         guard case .success(let candidate) = parsed, candidate.kind == .result || candidate.kind == .error else {
-            exchange.fail(.upstream(.badGateway, target: target, "Upstream '\(target)' answered with a body that is not a JSON-RPC response"), idJSON: requestIDJSON)
+            exchange.fail(
+                .upstream(.badGateway, target: target, "Upstream '\(target)' answered with a body that is not a JSON-RPC response"),
+                idJSON: requestIDJSON)
             return
         }
         // The SSE path only relays the event that answers this request; a JSON answer is held to the same id.
         guard let answer = expectsNoAnswer ? (candidate, received) : candidate.answer(toRequest: requestIDJSON, raw: received) else {
-            exchange.fail(.upstream(.badGateway, target: target, "Upstream '\(target)' answered with a response to another request"), idJSON: requestIDJSON)
+            exchange.fail(
+                .upstream(.badGateway, target: target, "Upstream '\(target)' answered with a response to another request"),
+                idJSON: requestIDJSON)
             return
         }
         if case .initialize(let context) = purpose {
-            HandshakeFlow(exchange: exchange).answerInitialize(answer.message, raw: answer.raw, upstreamSessionID: upstreamSessionID, context: context)
+            HandshakeFlow(exchange: exchange).answerInitialize(
+                answer.message, raw: answer.raw, upstreamSessionID: upstreamSessionID, context: context)
             return
         }
         var out = answer.raw
@@ -246,7 +256,8 @@ final class ResponseRelay {
         if (400..<500).contains(status.code) {
             let parsed = received.withUnsafeReadableBytes { RPCMessage.parse($0) }
             if case .success(let candidate) = parsed, candidate.kind == .error {
-                guard let answer = expectsNoAnswer ? (candidate, received) : candidate.answer(toRequest: requestIDJSON, raw: received) else {
+                guard let answer = expectsNoAnswer ? (candidate, received) : candidate.answer(toRequest: requestIDJSON, raw: received)
+                else {
                     exchange.fail(
                         .upstream(.badGateway, target: target, "Upstream '\(target)' answered with a response to another request"),
                         idJSON: requestIDJSON)

@@ -1,10 +1,11 @@
-import PluginAPI
 import CJansson
+import CMCPGate
+import MCPGateSession
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
+import PluginAPI
 import Prometheus
-import MCPGateUpstream
-import MCPGateSession
 
 /// The 2026-07-28 era: every POST stands alone. The gateway checks the mirrored headers against the body,
 /// routes to a replica (or to the one a gateway-sealed `requestState` names), relays the answer, and seals
@@ -29,7 +30,8 @@ extension SessionlessFlow {
             answer(status: .accepted, headers: HTTPHeaders(), body: nil)
             return
         case .result, .error:
-            fail(.invalidRequest("Invalid Request: clients must not send responses at protocol revision 2026-07-28"), idJSON: message.idJSON)
+            fail(
+                .invalidRequest("Invalid Request: clients must not send responses at protocol revision 2026-07-28"), idJSON: message.idJSON)
             return
         case .request:
             break

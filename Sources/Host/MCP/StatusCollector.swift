@@ -1,5 +1,6 @@
-import NIOHTTP1
 import MCPGateUpstream
+import NIOHTTP1
+
 /// Reduces an upstream's answer to its HTTP status code, for requests whose body nobody reads (a DELETE
 /// ending upstream sessions): 404 when the upstream lost the session, 502 when there was no answer.
 struct StatusCollector: AnswerCollector {

@@ -1,9 +1,9 @@
-import PluginAPI
 import Logging
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
+import PluginAPI
 import Prometheus
-import MCPGateUpstream
 
 /// Relays handshake-era GET streams (the servers' standalone SSE channels) to the client as one stream:
 /// one upstream for a single-target session, every target's fanned in for a federated one. Events are
@@ -42,7 +42,8 @@ final class StreamFanIn {
     /// when its client goes away.
     func forward(_ requests: [UpstreamRequest]) -> [UpstreamCall] {
         for (member, request) in requests.enumerated() {
-            let reader = exchange.services.upstream.forward(request, on: exchange.eventLoop, limits: exchange.answerLimits) { [self] answer in
+            let reader = exchange.services.upstream.forward(request, on: exchange.eventLoop, limits: exchange.answerLimits) {
+                [self] answer in
                 take(answer, member: member)
             }
             readers.append(reader)
@@ -99,12 +100,13 @@ final class StreamFanIn {
         guard !events.isEmpty else { return nil }
         var out = exchange.allocator.buffer(capacity: events.reduce(0) { $0 + $1.raw.readableBytes })
         for event in events {
-            if (rewriter != nil || exchange.filtersWantEvents), let data = event.data,
+            if rewriter != nil || exchange.filtersWantEvents, let data = event.data,
                 case .success(let message) = data.withUnsafeReadableBytes({ RPCMessage.parse($0) })
             {
                 guard exchange.filterEvent(event, message: message) else { continue }
                 if let rewriter, rewriter.rewriteServerMessage(message, target: targets[member]) {
-                    var encoded = SSEEvent.encode(data: message.document.serialized(), eventType: event.eventType ?? "message", allocator: exchange.allocator)
+                    var encoded = SSEEvent.encode(
+                        data: message.document.serialized(), eventType: event.eventType ?? "message", allocator: exchange.allocator)
                     out.writeBuffer(&encoded)
                     continue
                 }
@@ -112,7 +114,8 @@ final class StreamFanIn {
             var raw = event.raw
             if rewriter != nil, event.id != nil {
                 // Event ids of several upstreams would collide in one stream: federated streams carry none.
-                var encoded = SSEEvent.encode(data: event.data.map { Array($0.readableBytesView) } ?? [], eventType: event.eventType, allocator: exchange.allocator)
+                var encoded = SSEEvent.encode(
+                    data: event.data.map { Array($0.readableBytesView) } ?? [], eventType: event.eventType, allocator: exchange.allocator)
                 out.writeBuffer(&encoded)
                 continue
             }
@@ -145,7 +148,9 @@ final class StreamFanIn {
             exchange.services.metrics.sessionsRejected.increment()
             exchange.fail(.sessionNotFound)
         } else if !statuses.isEmpty && statuses.allSatisfy({ $0 == .methodNotAllowed }) {
-            exchange.fail(GatewayError(.methodNotAllowed, code: -32600, "The server offers no standalone stream", headers: [("allow", "POST, DELETE")]))
+            exchange.fail(
+                GatewayError(
+                    .methodNotAllowed, code: -32600, "The server offers no standalone stream", headers: [("allow", "POST, DELETE")]))
         } else {
             exchange.services.metrics.upstreamFailures.increment()
             exchange.fail(.upstream(.badGateway, target: targets.joined(separator: ","), "No upstream stream could be opened"))

@@ -1,5 +1,6 @@
-import PluginAPI
 import CJansson
+import CMCPGate
+import PluginAPI
 import Synchronization
 
 /// What the gateway has learned of each tool's `x-mcp-header` annotations from `tools/list` results that

@@ -1,7 +1,7 @@
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import MCPGateUpstream
 
 /// Classifies an upstream transport failure into the gateway's answer. The message names the target and
 /// the kind of failure, nothing else: the error's own text (addresses, ports, errno, TLS library messages

@@ -8,4 +8,3 @@ enum UpstreamOutcome {
     case sessionLost
     case failed(GatewayError)
 }
-

@@ -1,4 +1,5 @@
 import MCPGateSession
+
 /// The pagination cursor of a federated list: every target's own cursor, sealed so clients can neither
 /// read nor forge it, and bound to the route and the list method.
 struct CompositeCursor: Equatable {

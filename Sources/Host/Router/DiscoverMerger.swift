@@ -1,5 +1,6 @@
-import PluginAPI
 import CJansson
+import CMCPGate
+import PluginAPI
 
 /// Decides the gateway's own answer to `server/discover` on a federated route from every target's: the
 /// capabilities merged, the 2026-07-28 revisions every answering target supports, the cache hints folded.
@@ -41,7 +42,8 @@ enum DiscoverMerger {
         var supported = Set<String>()
         guard let list = result["supportedVersions"], list.type == JSON_ARRAY else { return supported }
         for index in 0..<json_array_size(list.pointer) {
-            if let value = json_array_get(list.pointer, index).flatMap({ JSONValueRef($0).string }), ProtocolVersion.sessionless.contains(value)
+            if let value = json_array_get(list.pointer, index).flatMap({ JSONValueRef($0).string }),
+                ProtocolVersion.sessionless.contains(value)
             {
                 supported.insert(value)
             }

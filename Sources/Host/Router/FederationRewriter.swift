@@ -1,5 +1,6 @@
-import PluginAPI
 import CJansson
+import CMCPGate
+import PluginAPI
 
 /// Rewrites names between what a target calls things and what a federated route's clients see, in place on
 /// jansson trees: list items, call results (resource links and embedded resources), notifications
@@ -23,7 +24,11 @@ struct FederationRewriter {
     func rewriteListItems(_ items: JSONValueRef, field: String, isURI: Bool, target: String) {
         forEach(items) { item in
             guard let value = item[field]?.string else { return }
-            item.set(field, string: isURI ? naming.exposedURI(value, target: target) : naming.exposedName(value, target: target, limit: field == "name" ? TargetNaming.maxToolNameLength : nil))
+            item.set(
+                field,
+                string: isURI
+                    ? naming.exposedURI(value, target: target)
+                    : naming.exposedName(value, target: target, limit: field == "name" ? TargetNaming.maxToolNameLength : nil))
         }
     }
 
@@ -34,7 +39,9 @@ struct FederationRewriter {
         case "tools/call":
             if let content = result["content"] { forEach(content) { rewriteContent($0, target: target) } }
         case "prompts/get":
-            if let messages = result["messages"] { forEach(messages) { message in message["content"].map { rewriteContent($0, target: target) } } }
+            if let messages = result["messages"] {
+                forEach(messages) { message in message["content"].map { rewriteContent($0, target: target) } }
+            }
         case "resources/read":
             if let contents = result["contents"] { forEach(contents) { rewriteURI($0, field: "uri", target: target) } }
         default:

@@ -1,8 +1,9 @@
-import PluginAPI
 import CJansson
-import NIOHTTP1
-import MCPGateUpstream
+import CMCPGate
 import MCPGateSession
+import MCPGateUpstream
+import NIOHTTP1
+import PluginAPI
 
 /// Decides a federated `initialize` from its targets' outcomes: one merged result and the session entries
 /// when every answering target speaks the same version, a second round for the targets that chose a newer

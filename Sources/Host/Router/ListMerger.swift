@@ -1,6 +1,7 @@
-import PluginAPI
 import CJansson
+import CMCPGate
 import MCPGateSession
+import PluginAPI
 
 /// The array member that holds the items of a list method's result, and the field that names each item.
 struct ListShape: Equatable {

@@ -1,6 +1,7 @@
-import PluginAPI
 import CJansson
+import CMCPGate
 import MCPGateSession
+import PluginAPI
 
 /// The jansson building blocks of the results a federated route composes: capabilities merged, one
 /// `initialize`-shaped result (capabilities merged, instructions joined, the gateway's own server info),
@@ -70,11 +71,13 @@ enum ResultMerger {
         json_object_set_new(result.pointer, "resultType", json_string("complete"))
         if let ttlMs { json_object_set_new(result.pointer, "ttlMs", json_integer(json_int_t(ttlMs))) }
         if let cacheScope { json_object_set_new(result.pointer, "cacheScope", json_string(cacheScope)) }
-        let meta = result["_meta"]?.pointer ?? {
-            let created = JSONAlloc.object()
-            json_object_set_new(result.pointer, "_meta", created)
-            return created
-        }()
+        let meta =
+            result["_meta"]?.pointer
+            ?? {
+                let created = JSONAlloc.object()
+                json_object_set_new(result.pointer, "_meta", created)
+                return created
+            }()
         let info = JSONAlloc.object()
         json_object_set_new(info, "name", json_string(serverName))
         json_object_set_new(info, "version", json_string(MCPGateVersion.string))

@@ -1,5 +1,5 @@
-import PluginAPI
 import MCPGateSession
+import PluginAPI
 
 /// The routes of one bind, in the order requests are matched against them: listener by `Host`, then route
 /// by path. Built at load; read-only afterwards.

@@ -1,8 +1,9 @@
-import PluginAPI
 import CJansson
-import NIOHTTP1
-import MCPGateUpstream
+import CMCPGate
 import MCPGateSession
+import MCPGateUpstream
+import NIOHTTP1
+import PluginAPI
 
 /// One target of an opened session: its pinned replica and upstream session id.
 struct SessionMember {

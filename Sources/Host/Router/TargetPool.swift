@@ -1,5 +1,5 @@
-import Synchronization
 import MCPGateUpstream
+import Synchronization
 
 /// One configured target at run time: its replicas, ready to pick from, and a lookup from a pinned
 /// endpoint URL back to the replica.

@@ -1,5 +1,6 @@
-import PluginAPI
 import CJansson
+import CMCPGate
+import PluginAPI
 
 /// A routed request's target, and how its upstream copy differs from the client's.
 struct ResolvedTarget {

@@ -1,5 +1,5 @@
-import PluginAPI
 import MCPGateSession
+import PluginAPI
 
 /// `mcpgate check -f file`: loads a config the way the gateway would (including the run-time checks) and
 /// reports what it would serve.

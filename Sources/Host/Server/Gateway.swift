@@ -1,10 +1,10 @@
 import Logging
+import MCPGateSession
+import MCPGateUpstream
 import NIOCore
 import NIOPosix
 import PluginAPI
 import Prometheus
-import MCPGateSession
-import MCPGateUpstream
 import ServiceLifecycle
 import UnixSignals
 
@@ -44,7 +44,8 @@ public final class Gateway: Sendable {
         self.runtimeBox = RuntimeBox(try GatewayRuntime(config: config, keyring: keyring, pluginServices: pluginServices))
         let metrics = GatewayMetrics()
         self.services = GatewayServices(
-            upstream: UpstreamClient(eventLoopGroup: group, settings: config.upstream, poolWaits: metrics.upstreamPoolWaits, logger: logger),
+            upstream: UpstreamClient(
+                eventLoopGroup: group, settings: config.upstream, poolWaits: metrics.upstreamPoolWaits, logger: logger),
             metrics: metrics, plugins: pluginServices)
         self.startConfig = config
     }
@@ -63,7 +64,8 @@ public final class Gateway: Sendable {
     /// Binds, then runs the service group until it has shut down. What it made (the listeners and their quiescing
     /// helpers) is released when it returns, while the event loops still run.
     private func serve() async throws {
-        let listeners = try await GatewayListeners.bind(config: startConfig, group: group, runtimeBox: runtimeBox, services: services, logger: logger)
+        let listeners = try await GatewayListeners.bind(
+            config: startConfig, group: group, runtimeBox: runtimeBox, services: services, logger: logger)
         let admin = try await AdminServer.start(config: startConfig, group: group, hooks: adminHooks(), logger: logger)
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let serviceGroup = ServiceGroup(
@@ -86,9 +88,11 @@ public final class Gateway: Sendable {
         do {
             let (config, warnings) = try ConfigLoader.load(path: configPath)
             for warning in warnings { logger.warning("\(warning)") }
-            let keyring = try config.session.keys.isEmpty ? (generatedKeyring ?? Keyring.generated()) : Keyring(masterKeys: config.session.keys)
+            let keyring =
+                try config.session.keys.isEmpty ? (generatedKeyring ?? Keyring.generated()) : Keyring(masterKeys: config.session.keys)
             let runtime = try GatewayRuntime(config: config, keyring: keyring, pluginServices: services.plugins)
-            if config.binds.map(\.port) != startConfig.binds.map(\.port) || config.binds.map(\.address) != startConfig.binds.map(\.address) {
+            if config.binds.map(\.port) != startConfig.binds.map(\.port) || config.binds.map(\.address) != startConfig.binds.map(\.address)
+            {
                 logger.warning("binds changed in \(configPath): listening ports change only on restart")
             }
             runtimeBox.replace(with: runtime)

@@ -1,7 +1,7 @@
 import Logging
+import MCPGateSession
 import PluginAPI
 import Synchronization
-import MCPGateSession
 
 /// Everything a request needs that was decided at config load: routes with their targets, the session
 /// codec with its derived keys, limits. Immutable and `Sendable`; a reload builds a new one and swaps it in

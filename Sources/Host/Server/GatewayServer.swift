@@ -96,7 +96,8 @@ final class GatewayListeners: Sendable {
                         .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                         .childChannelOption(.maxMessagesPerRead, value: 16)
                         .childChannelInitializer { channel in
-                            ClientPipeline.configure(channel: channel, runtimeBox: runtimeBox, services: services, bindPort: port, logger: logger)
+                            ClientPipeline.configure(
+                                channel: channel, runtimeBox: runtimeBox, services: services, bindPort: port, logger: logger)
                         }
                 }
                 let listener = try await bindAny(bootstrap, group: group, address: bind.address, port: port)

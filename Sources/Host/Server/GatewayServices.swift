@@ -1,6 +1,6 @@
 import Logging
-import PluginAPI
 import MCPGateUpstream
+import PluginAPI
 
 /// What outlives a config reload: the upstream connection pools, what was learned from upstreams, the
 /// process-wide counters. Thread-safe; shared by every connection.

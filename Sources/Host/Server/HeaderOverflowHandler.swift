@@ -1,6 +1,6 @@
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
-import MCPGateUpstream
 
 /// Turns the HTTP decoder's `headerOverflow` into the gateway's 431 refusal. The header limit itself
 /// (`config.limits.maxHeaderBytes`) is enforced inside NIO's parser (`NIOHTTPDecoderLimitConfiguration`, set by

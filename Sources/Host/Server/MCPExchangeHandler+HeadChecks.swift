@@ -1,5 +1,5 @@
-import NIOHTTP1
 import MCPGateUpstream
+import NIOHTTP1
 
 /// What a request head alone decides, before any exchange exists.
 extension MCPExchangeHandler {

@@ -1,7 +1,7 @@
 import Logging
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
-import MCPGateUpstream
 
 /// The last handler of a client connection's pipeline: it reads one HTTP request at a time within the
 /// configured bounds (header bytes, body bytes, a deadline for every phase), hands it to an `Exchange`, and
@@ -227,7 +227,8 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let path = Self.originFormPath(of: head.uri) { head.uri = path }
         let exchange = Exchange(
             request: ExchangeRequest(
-                head: head, body: context.channel.allocator.buffer(capacity: 0), bindPort: bindPort, remoteAddress: context.channel.remoteAddress),
+                head: head, body: context.channel.allocator.buffer(capacity: 0), bindPort: bindPort,
+                remoteAddress: context.channel.remoteAddress),
             runtime: runtimeBox.runtime, services: services, responder: response, eventLoop: context.eventLoop, logger: logger)
         self.exchange = exchange
         // False: answered from the head (preflight, authentication, routing); the rest of the body is discarded
@@ -300,7 +301,8 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             guard case .idle = state else { return }
             logger.debug("request head timed out")
             state = .closing
-            let body = GatewayError(.requestTimeout, code: -32600, "Request timeout: the request head did not arrive in time").body(idJSON: "null")
+            let body = GatewayError(.requestTimeout, code: -32600, "Request timeout: the request head did not arrive in time").body(
+                idJSON: "null")
             watcher.writeRawAndClose(
                 "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n"
                     + "connection: close\r\n\r\n" + body)
@@ -347,7 +349,8 @@ final class MCPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // An HTTP/1.0 client cannot read chunked encoding: its stream is delimited by the connection's close.
         if requestVersion == .http1_0 { keepAlive = false }
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
-        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: requestVersion, status: status, headers: headers))), promise: nil)
+        context.writeAndFlush(
+            wrapOutboundOut(.head(HTTPResponseHead(version: requestVersion, status: status, headers: headers))), promise: nil)
     }
 
     func writeStreamPart(_ buffer: ByteBuffer) -> EventLoopFuture<Void>? {

@@ -23,7 +23,9 @@ struct OriginPolicy: Sendable {
         let origin = origin.lowercased()
         if allowedOrigins.contains(origin) { return true }
         if let (scheme, originHost) = Self.split(origin),
-            subdomainPatterns.contains(where: { $0.scheme == scheme && originHost.hasSuffix($0.suffix) && originHost.count > $0.suffix.count })
+            subdomainPatterns.contains(where: {
+                $0.scheme == scheme && originHost.hasSuffix($0.suffix) && originHost.count > $0.suffix.count
+            })
         {
             return true
         }

@@ -1,6 +1,6 @@
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
-import MCPGateUpstream
 
 /// The first handler of a client connection's pipeline, in front of the HTTP codec: it sees the raw bytes, so it
 /// knows when a request *starts* arriving, which the codec only reports once the whole head is in. It tells

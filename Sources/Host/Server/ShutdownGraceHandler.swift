@@ -1,6 +1,6 @@
+import MCPGateUpstream
 import NIOCore
 import NIOHTTP1
-import MCPGateUpstream
 
 /// Fired through a client connection's pipeline, towards `MCPExchangeHandler`, when the shutdown grace period
 /// (`config.limits.shutdownGracePeriod`) ends with the connection still open: whatever it still serves ends now.

@@ -23,7 +23,9 @@ package struct SSEEvent {
     package var isEmpty: Bool { data == nil && eventType == nil && id == nil && retry == nil }
 
     /// Serializes an event carrying `data` (one JSON message) with the given type and id.
-    package static func encode(data: some Collection<UInt8>, eventType: String? = "message", id: String? = nil, allocator: ByteBufferAllocator) -> ByteBuffer {
+    package static func encode(
+        data: some Collection<UInt8>, eventType: String? = "message", id: String? = nil, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
         var out = allocator.buffer(capacity: data.count + 32)
         if let eventType { out.writeString("event: \(eventType)\n") }
         if let id { out.writeString("id: \(id)\n") }
@@ -164,7 +166,9 @@ package struct SSEFramer {
         let value = (valueStart - view.startIndex)..<end
         if name.elementsEqual(Self.dataName) {
             if let first = firstData {
-                if joinedData == nil { joinedData = ByteBuffer(bytes: view[(view.startIndex + first.lowerBound)..<(view.startIndex + first.upperBound)]) }
+                if joinedData == nil {
+                    joinedData = ByteBuffer(bytes: view[(view.startIndex + first.lowerBound)..<(view.startIndex + first.upperBound)])
+                }
                 joinedData?.writeInteger(UInt8(ascii: "\n"))
                 joinedData?.writeBytes(view[(view.startIndex + value.lowerBound)..<(view.startIndex + value.upperBound)])
             } else {

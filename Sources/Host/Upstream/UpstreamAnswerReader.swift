@@ -97,7 +97,9 @@ package final class UpstreamAnswerReader: UpstreamResponseHandler {
         case .refused(let status, let contentType, var body):
             mode = .done
             if body.readableBytes < limits.maxRefusalBytes {
-                var part = buffer.getSlice(at: buffer.readerIndex, length: min(buffer.readableBytes, limits.maxRefusalBytes - body.readableBytes)) ?? ByteBuffer()
+                var part =
+                    buffer.getSlice(at: buffer.readerIndex, length: min(buffer.readableBytes, limits.maxRefusalBytes - body.readableBytes))
+                    ?? ByteBuffer()
                 body.writeBuffer(&part)
             }
             mode = .refused(status, contentType: contentType, body: body)

@@ -31,7 +31,10 @@ package final class UpstreamClient: Sendable {
     private let logger: Logger
 
     /// `poolWaits` counts requests that found every pooled connection of their endpoint busy and queued.
-    package init(eventLoopGroup: any EventLoopGroup, settings: UpstreamSettings, poolWaits: Counter? = nil, logger: Logger = Logger(label: "mcpgate.upstream")) {
+    package init(
+        eventLoopGroup: any EventLoopGroup, settings: UpstreamSettings, poolWaits: Counter? = nil,
+        logger: Logger = Logger(label: "mcpgate.upstream")
+    ) {
         self.settings = settings
         self.logger = logger
         self.poolSettings = UpstreamLoopPool.Settings(

@@ -72,7 +72,9 @@ package final class UpstreamTask: @unchecked Sendable {
 
     package func responseHead(_ head: HTTPResponseHead) -> EventLoopFuture<Void>? {
         if (300..<400).contains(head.status.code) {
-            switch redirectPolicy.decide(status: head.status, location: head.headers.first(name: "location"), from: target, followed: redirects) {
+            switch redirectPolicy.decide(
+                status: head.status, location: head.headers.first(name: "location"), from: target, followed: redirects)
+            {
             case .follow(let next, let crossOrigin):
                 redirect = (next, crossOrigin)
             case .refuse(let reason):

@@ -54,9 +54,12 @@ public final class FilterChainRequest {
         for index in chain.instances.indices {
             guard let hook = chain.instances[index].descriptor.pointee.on_http_request_headers else { continue }
             let config = chain.instances[index].config
-            if let decision = run(.httpRequestHeaders, index: index, { state, request, decision in
-                hook(config, state, request, &info, decision)
-            }) {
+            if let decision = run(
+                .httpRequestHeaders, index: index,
+                { state, request, decision in
+                    hook(config, state, request, &info, decision)
+                })
+            {
                 stoppedAt = index
                 return decision
             }
@@ -79,9 +82,12 @@ public final class FilterChainRequest {
         for index in chain.instances.indices {
             guard let hook = chain.instances[index].descriptor.pointee.on_rpc_message else { continue }
             let config = chain.instances[index].config
-            if let decision = run(.rpcMessage, index: index, { state, request, decision in
-                hook(config, state, request, &info, decision)
-            }) {
+            if let decision = run(
+                .rpcMessage, index: index,
+                { state, request, decision in
+                    hook(config, state, request, &info, decision)
+                })
+            {
                 if batchIndex == nil { stoppedAt = index }
                 return decision
             }
@@ -158,9 +164,12 @@ public final class FilterChainRequest {
                 for index in self.responseRange.reversed() {
                     guard let hook = self.chain.instances[index].descriptor.pointee.on_sse_event else { continue }
                     let config = self.chain.instances[index].config
-                    if let decision = self.run(.sseEvent, index: index, { state, request, decision in
-                        hook(config, state, request, &info, decision)
-                    }) {
+                    if let decision = self.run(
+                        .sseEvent, index: index,
+                        { state, request, decision in
+                            hook(config, state, request, &info, decision)
+                        })
+                    {
                         return decision
                     }
                 }
@@ -337,19 +346,21 @@ public final class FilterChainRequest {
         }
         switch action {
         case MCPGATE_REJECT:
-            return .reject(FilterRejection(
-                httpStatus: d.http_status == 0 ? 403 : Int(d.http_status),
-                rpcCode: d.rpc_code == 0 ? -32600 : Int(d.rpc_code),
-                message: d.message.len == 0 ? "Request rejected by policy" : d.message.string,
-                dataJSON: d.data.flatMap { JSONValueRef(UnsafeMutablePointer(mutating: $0)).serializedText() },
-                instance: name))
+            return .reject(
+                FilterRejection(
+                    httpStatus: d.http_status == 0 ? 403 : Int(d.http_status),
+                    rpcCode: d.rpc_code == 0 ? -32600 : Int(d.rpc_code),
+                    message: d.message.len == 0 ? "Request rejected by policy" : d.message.string,
+                    dataJSON: d.data.flatMap { JSONValueRef(UnsafeMutablePointer(mutating: $0)).serializedText() },
+                    instance: name))
         case MCPGATE_RESPOND:
             if hook == .httpRequestHeaders {
                 let body = d.body.bytes
                 let contentType = d.content_type.len > 0 ? d.content_type.string : (body.isEmpty ? nil : "application/json")
-                return .respond(FilterReply(
-                    httpStatus: d.http_status == 0 ? 200 : Int(d.http_status), contentType: contentType, body: body,
-                    instance: name))
+                return .respond(
+                    FilterReply(
+                        httpStatus: d.http_status == 0 ? 200 : Int(d.http_status), contentType: contentType, body: body,
+                        instance: name))
             }
             let body: [UInt8]
             if let result = d.result {
@@ -360,9 +371,10 @@ public final class FilterChainRequest {
             guard !body.isEmpty else {
                 return failure(index: index, hook: hook, reason: "RESPOND without a result (set decision->result or ->body)")
             }
-            return .respond(FilterReply(
-                httpStatus: d.http_status == 0 ? 200 : Int(d.http_status), contentType: "application/json", body: body,
-                instance: name))
+            return .respond(
+                FilterReply(
+                    httpStatus: d.http_status == 0 ? 200 : Int(d.http_status), contentType: "application/json", body: body,
+                    instance: name))
         case MCPGATE_DROP:
             return .drop
         default:
@@ -378,7 +390,8 @@ public final class FilterChainRequest {
             .error, plugin: instance.plugin.name, instance: instance.name, message: "\(hook.rawValue) \(reason); \(consequence)")
         chain.services.metrics.recordPluginError(plugin: instance.plugin.name, instance: instance.name, hook: hook.rawValue)
         if ignored || instance.failOpen { return nil }
-        return .reject(FilterRejection(
-            httpStatus: 500, rpcCode: -32603, message: "Internal error", instance: instance.name, isPluginFailure: true))
+        return .reject(
+            FilterRejection(
+                httpStatus: 500, rpcCode: -32603, message: "Internal error", instance: instance.name, isPluginFailure: true))
     }
 }

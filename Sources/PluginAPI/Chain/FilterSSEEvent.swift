@@ -1,4 +1,5 @@
 import CJansson
+import CMCPGate
 
 /// One server-to-client SSE event that is not a response to a client request, as passed to
 /// `FilterChainRequest.onSSEEvent`. Borrowed for the duration of the call.
@@ -15,8 +16,10 @@ public struct FilterSSEEvent {
     public var isReplayed: Bool
 
     /// Creates an event description.
-    public init(event: String = "message", id: String? = nil, data: UnsafeRawBufferPointer,
-                message: UnsafePointer<json_t>?, isReplayed: Bool = false) {
+    public init(
+        event: String = "message", id: String? = nil, data: UnsafeRawBufferPointer,
+        message: UnsafePointer<json_t>?, isReplayed: Bool = false
+    ) {
         self.event = event
         self.id = id
         self.data = data

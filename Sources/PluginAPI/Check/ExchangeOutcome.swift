@@ -48,7 +48,8 @@ struct ExchangeOutcome {
             return "\(kind) by \(r.instance): HTTP \(r.httpStatus), JSON-RPC \(r.rpcCode) \"\(r.message)\"\(data)"
         case .respond(let reply):
             let body = String(decoding: reply.body.prefix(120), as: UTF8.self)
-            return "respond by \(reply.instance): HTTP \(reply.httpStatus)\(reply.contentType.map { " \($0)" } ?? ""), \(reply.body.count) bytes: \(body)"
+            return
+                "respond by \(reply.instance): HTTP \(reply.httpStatus)\(reply.contentType.map { " \($0)" } ?? ""), \(reply.body.count) bytes: \(body)"
         case .drop:
             return "drop"
         }

@@ -24,7 +24,8 @@ enum ExchangeRunner {
         }
 
         let headersDecision = request.onHTTPRequestHeaders()
-        outcome.steps.append(.init(hook: .httpRequestHeaders, subject: "\(exchange.http.method) \(exchange.http.path)", decision: headersDecision))
+        outcome.steps.append(
+            .init(hook: .httpRequestHeaders, subject: "\(exchange.http.method) \(exchange.http.path)", decision: headersDecision))
         if !headersDecision.isContinue { stop(with: headersDecision) }
 
         if let gatewayStatus = exchange.gatewayErrorStatus, !stopped {
@@ -51,7 +52,8 @@ enum ExchangeRunner {
             // Server-initiated events first, as a stream interleaves them before the final response.
             for event in exchange.events {
                 let decision = event.data.raw.withUnsafeBytes { data in
-                    request.onSSEEvent(FilterSSEEvent(event: event.event, id: event.id, data: data, message: UnsafePointer(event.data.json)))
+                    request.onSSEEvent(
+                        FilterSSEEvent(event: event.event, id: event.id, data: data, message: UnsafePointer(event.data.json)))
                 }
                 outcome.steps.append(.init(hook: .sseEvent, subject: subject(event.data.json), decision: decision))
             }
@@ -71,9 +73,10 @@ enum ExchangeRunner {
         }
 
         outcome.upstreamEdits = request.upstreamHeaderEdits
-        outcome.responseEdits = request.onResponseHeaders(FilterHTTPResponse(
-            status: status, origin: origin, isEventStream: exchange.isEventStream && origin == .upstream,
-            headers: exchange.responseHeaders))
+        outcome.responseEdits = request.onResponseHeaders(
+            FilterHTTPResponse(
+                status: status, origin: origin, isEventStream: exchange.isEventStream && origin == .upstream,
+                headers: exchange.responseHeaders))
         request.finish(FilterCompletion(httpStatus: status))
         outcome.attributes = request.attributeKeys.sorted().compactMap { key in
             request.attribute(key).map { (key, $0) }

@@ -18,7 +18,8 @@ public enum PluginCheck {
         var lines: [String] = []
         func fail(_ message: String) -> PluginCheckReport {
             lines.append("FAILED: \(message)")
-            return PluginCheckReport(text: lines.joined(separator: "\n") + "\n", ok: false, exchangeCount: 0, expectationFailures: 0, pluginFailures: 0)
+            return PluginCheckReport(
+                text: lines.joined(separator: "\n") + "\n", ok: false, exchangeCount: 0, expectationFailures: 0, pluginFailures: 0)
         }
 
         let plugin: LoadedPlugin
@@ -96,7 +97,9 @@ public enum PluginCheck {
         }
         let ok = expectationFailures == 0 && pluginFailures == 0
         lines.append("")
-        lines.append("summary: \(exchanges.exchanges.count) exchanges, \(expectationFailures) expectation failures, \(pluginFailures) plugin failures: \(ok ? "OK" : "FAILED")")
+        lines.append(
+            "summary: \(exchanges.exchanges.count) exchanges, \(expectationFailures) expectation failures, \(pluginFailures) plugin failures: \(ok ? "OK" : "FAILED")"
+        )
         return PluginCheckReport(
             text: lines.joined(separator: "\n") + "\n", ok: ok, exchangeCount: exchanges.exchanges.count,
             expectationFailures: expectationFailures, pluginFailures: pluginFailures)
@@ -114,10 +117,16 @@ public enum PluginCheck {
         }
         switch deciding.decision {
         case .reject(let rejection):
-            if let status = expected.httpStatus, status != rejection.httpStatus { problems.append("HTTP \(rejection.httpStatus), expected \(status)") }
-            if let code = expected.rpcCode, code != rejection.rpcCode { problems.append("JSON-RPC code \(rejection.rpcCode), expected \(code)") }
+            if let status = expected.httpStatus, status != rejection.httpStatus {
+                problems.append("HTTP \(rejection.httpStatus), expected \(status)")
+            }
+            if let code = expected.rpcCode, code != rejection.rpcCode {
+                problems.append("JSON-RPC code \(rejection.rpcCode), expected \(code)")
+            }
         case .respond(let reply):
-            if let status = expected.httpStatus, status != reply.httpStatus { problems.append("HTTP \(reply.httpStatus), expected \(status)") }
+            if let status = expected.httpStatus, status != reply.httpStatus {
+                problems.append("HTTP \(reply.httpStatus), expected \(status)")
+            }
         case .continue, .drop:
             break
         }

@@ -43,9 +43,13 @@ final class RecordedExchangeSet {
         return pairs
     }
 
-    private static func messages(_ array: UnsafeMutablePointer<json_t>?, path: String) throws(RecordedExchangeError) -> [RecordedExchange.Message] {
+    private static func messages(_ array: UnsafeMutablePointer<json_t>?, path: String) throws(RecordedExchangeError) -> [RecordedExchange
+        .Message]
+    {
         guard let array else { return [] }
-        guard array.pointee.type == JSON_ARRAY else { throw RecordedExchangeError(message: "\(path): expected an array of JSON-RPC messages") }
+        guard array.pointee.type == JSON_ARRAY else {
+            throw RecordedExchangeError(message: "\(path): expected an array of JSON-RPC messages")
+        }
         var out: [RecordedExchange.Message] = []
         for index in 0..<json_array_size(array) {
             guard let message = json_array_get(array, index), message.pointee.type == JSON_OBJECT else {
@@ -82,9 +86,10 @@ final class RecordedExchangeSet {
                 guard let event = json_array_get(list, index), let data = json_object_get(event, "data"),
                     data.pointee.type == JSON_OBJECT
                 else { throw RecordedExchangeError(message: "\(path).events[\(index)]: expected {\"data\": {JSON-RPC message}}") }
-                events.append(RecordedExchange.Event(
-                    event: string(event, "event") ?? "message", id: string(event, "id"),
-                    data: RecordedExchange.Message(json: data, raw: Array((JSONValueRef(data).serializedText() ?? "{}").utf8))))
+                events.append(
+                    RecordedExchange.Event(
+                        event: string(event, "event") ?? "message", id: string(event, "id"),
+                        data: RecordedExchange.Message(json: data, raw: Array((JSONValueRef(data).serializedText() ?? "{}").utf8))))
             }
         }
 
@@ -101,7 +106,8 @@ final class RecordedExchangeSet {
             }
             let known = ["continue", "reject", "respond", "drop", "failure"]
             if let decision = expectation?.decision, !known.contains(decision) {
-                throw RecordedExchangeError(message: "\(path).expect: unknown decision \"\(decision)\" (one of \(known.joined(separator: ", ")))")
+                throw RecordedExchangeError(
+                    message: "\(path).expect: unknown decision \"\(decision)\" (one of \(known.joined(separator: ", ")))")
             }
         }
 

@@ -111,7 +111,8 @@ enum HostAPITable {
                 return MCPGATE_OK
             },
             kv_get: { inst, key, buffer, capacity, length, version in
-                HostAPITable.kvGet(FilterInstanceContext.from(inst), key: key, buffer: buffer, capacity: capacity, length: length, version: version)
+                HostAPITable.kvGet(
+                    FilterInstanceContext.from(inst), key: key, buffer: buffer, capacity: capacity, length: length, version: version)
             },
             kv_set: { inst, key, value, ttl, version in
                 let context = FilterInstanceContext.from(inst)
@@ -128,8 +129,9 @@ enum HostAPITable {
                 let context = FilterInstanceContext.from(inst)
                 guard key.ptr != nil || key.len == 0, value.ptr != nil || value.len == 0 else { return MCPGATE_ERR_BAD_ARGUMENT }
                 do throws(KVError) {
-                    guard let written = try context.services.kvStore.compareAndSet(
-                        context.key(key.rawBuffer), expectedVersion: expected, value: value.bytes, ttlMilliseconds: ttl)
+                    guard
+                        let written = try context.services.kvStore.compareAndSet(
+                            context.key(key.rawBuffer), expectedVersion: expected, value: value.bytes, ttlMilliseconds: ttl)
                     else { return MCPGATE_ERR_CAS_MISMATCH }
                     version?.pointee = written
                     return MCPGATE_OK
@@ -230,9 +232,10 @@ enum HostAPITable {
         guard zip(bounds, bounds.dropFirst()).allSatisfy({ $0 < $1 }), bounds.allSatisfy({ $0.isFinite }) else {
             return MCPGATE_ERR_BAD_ARGUMENT
         }
-        guard let family = context.services.metrics.family(
-            name: "mcpgate_plugin_" + name, help: help.map { String(cString: $0) } ?? "", kind: kind,
-            labelNames: labels, buckets: bounds)
+        guard
+            let family = context.services.metrics.family(
+                name: "mcpgate_plugin_" + name, help: help.map { String(cString: $0) } ?? "", kind: kind,
+                labelNames: labels, buckets: bounds)
         else { return MCPGATE_ERR_BAD_ARGUMENT }
         let handle = PluginMetricHandle(family: family, plugin: context.pluginName, instance: context.instanceName)
         context.metricHandles.withLock { $0.append(handle) }

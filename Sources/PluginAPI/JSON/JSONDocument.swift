@@ -1,4 +1,5 @@
 import CJansson
+import CMCPGate
 import Synchronization
 
 /// One parsed JSON value owned through jansson's reference count: the form in which the gateway holds an
@@ -37,7 +38,8 @@ public final class JSONDocument {
         if prescan.nodes > limit {
             return .failure(JSONParseFailure(message: "more than \(limit) JSON values", position: 0))
         }
-        let parsed = prescan.bigIntegers.isEmpty
+        let parsed =
+            prescan.bigIntegers.isEmpty
             ? parseExactly(bytes) : prescan.approximatingBigIntegers(bytes).withUnsafeBytes { parseExactly($0) }
         if case .success(let document) = parsed {
             // ~100 bytes per value (jansson node + hash table slot + malloc overhead) plus the strings.
@@ -55,9 +57,10 @@ public final class JSONDocument {
             let message = withUnsafeBytes(of: &error.text) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            return .failure(JSONParseFailure(
-                message: message.isEmpty ? "empty body" : message, position: Int(error.position), line: Int(error.line),
-                column: Int(error.column)))
+            return .failure(
+                JSONParseFailure(
+                    message: message.isEmpty ? "empty body" : message, position: Int(error.position), line: Int(error.line),
+                    column: Int(error.column)))
         }
         return .success(JSONDocument(owning: value))
     }
@@ -71,8 +74,9 @@ public final class JSONDocument {
             let message = withUnsafeBytes(of: &error.text) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            return .failure(JSONParseFailure(
-                message: message, position: Int(error.position), line: Int(error.line), column: Int(error.column)))
+            return .failure(
+                JSONParseFailure(
+                    message: message, position: Int(error.position), line: Int(error.line), column: Int(error.column)))
         }
         return .success(JSONDocument(owning: parsed))
     }

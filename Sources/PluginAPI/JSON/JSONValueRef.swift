@@ -1,4 +1,5 @@
 import CJansson
+import CMCPGate
 
 /// A borrowed view of a jansson value: valid only while its owner (a `JSONDocument`, or the plugin or chain that
 /// lent the pointer) holds it. Takes no reference; copying it copies the pointer.
@@ -58,9 +59,10 @@ public struct JSONValueRef {
         let size = json_dumpb(pointer, nil, 0, flags)
         guard size > 0 else { return [] }
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            initialized = buffer.baseAddress.map { base in
-                json_dumpb(pointer, UnsafeMutableRawPointer(base).assumingMemoryBound(to: CChar.self), size, flags)
-            } ?? 0
+            initialized =
+                buffer.baseAddress.map { base in
+                    json_dumpb(pointer, UnsafeMutableRawPointer(base).assumingMemoryBound(to: CChar.self), size, flags)
+                } ?? 0
         }
     }
 

@@ -156,7 +156,9 @@ public enum PluginLoader {
 
         var notes: [String] = []
         if abiMinor > UInt32(MCPGATE_ABI_MINOR) {
-            notes.append("built for ABI 1.\(abiMinor), newer than this gateway's 1.\(MCPGATE_ABI_MINOR): callbacks added after 1.\(MCPGATE_ABI_MINOR) are ignored")
+            notes.append(
+                "built for ABI 1.\(abiMinor), newer than this gateway's 1.\(MCPGATE_ABI_MINOR): callbacks added after 1.\(MCPGATE_ABI_MINOR) are ignored"
+            )
         }
 
         let name = readString(copy, \mcpgate_plugin.name) ?? ""

@@ -1,4 +1,5 @@
 import CJansson
+import CMCPGate
 
 /// Facts about the libraries the gateway process runs with, as the loader checks plugins against them.
 public enum PluginRuntime {

@@ -1,9 +1,9 @@
 import CJansson
 import NIOHTTP1
+import PluginAPI
 import Testing
 
 @testable import MCPGate
-import PluginAPI
 
 @Suite("DiscoverMerger, BroadcastFold and CacheHints")
 struct DiscoverAndBroadcastTests {

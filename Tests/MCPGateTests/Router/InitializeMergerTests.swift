@@ -1,11 +1,11 @@
 import CJansson
 import NIOHTTP1
+import PluginAPI
 import Testing
 
 @testable import MCPGate
-import PluginAPI
-@testable import MCPGateUpstream
 @testable import MCPGateSession
+@testable import MCPGateUpstream
 
 @Suite("InitializeMerger: one session from every target's initialize")
 struct InitializeMergerTests {

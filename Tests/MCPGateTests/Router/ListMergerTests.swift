@@ -1,9 +1,9 @@
 import CJansson
 import NIOHTTP1
+import PluginAPI
 import Testing
 
 @testable import MCPGate
-import PluginAPI
 @testable import MCPGateSession
 
 @Suite("ListMerger: one page for the client from every target's")

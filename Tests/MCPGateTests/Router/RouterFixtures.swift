@@ -1,9 +1,9 @@
 import CJansson
 import NIOHTTP1
+import PluginAPI
 import Testing
 
 @testable import MCPGate
-import PluginAPI
 @testable import MCPGateUpstream
 
 /// Builders for the router's pure decisions: routes without a network, messages and outcomes from JSON text.

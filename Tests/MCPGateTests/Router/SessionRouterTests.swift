@@ -1,10 +1,10 @@
-import MCPGateUpstream
 import CJansson
+import MCPGateUpstream
 import NIOHTTP1
+import PluginAPI
 import Testing
 
 @testable import MCPGate
-import PluginAPI
 @testable import MCPGateSession
 
 @Suite("SessionRouter: session members, client answers and requestState pinning")

@@ -1,9 +1,9 @@
 import CJansson
 import NIOHTTP1
+import PluginAPI
 import Testing
 
 @testable import MCPGate
-import PluginAPI
 
 @Suite("TargetResolver: which target a federated request goes to")
 struct TargetResolverTests {

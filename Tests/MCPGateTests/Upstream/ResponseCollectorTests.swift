@@ -1,9 +1,9 @@
 import NIOCore
 import NIOHTTP1
+import PluginAPI
 import Testing
 
 @testable import MCPGate
-import PluginAPI
 @testable import MCPGateUpstream
 
 /// What a fan-out member's answer comes to (`ResponseCollector`), and a DELETE's (`StatusCollector`).
@@ -16,7 +16,8 @@ struct ResponseCollectorTests {
 
     private func describe(_ outcome: UpstreamOutcome?) -> String {
         switch outcome {
-        case .response(let message, let session)?: "response \(String(decoding: message.document.serialized(), as: UTF8.self)) session=\(session ?? "-")"
+        case .response(let message, let session)?:
+            "response \(String(decoding: message.document.serialized(), as: UTF8.self)) session=\(session ?? "-")"
         case .accepted?: "accepted"
         case .sessionLost?: "sessionLost"
         case .failed(let error)?: "failed \(error.status.code) \(error.message)"
@@ -45,7 +46,8 @@ struct ResponseCollectorTests {
     @Test("an error with a null id answers the request, under the request's id")
     func nullIDError() {
         var collector = ResponseCollector(requestIDJSON: "\"r\"", target: "a")
-        let outcome = collector.take(.json(ByteBuffer(string: #"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"p"}}"#), upstreamSessionID: nil))
+        let outcome = collector.take(
+            .json(ByteBuffer(string: #"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"p"}}"#), upstreamSessionID: nil))
         #expect(describe(outcome) == #"response {"jsonrpc":"2.0","id":"r","error":{"code":-32700,"message":"p"}} session=-"#)
     }
 
@@ -65,7 +67,9 @@ struct ResponseCollectorTests {
         var collector = ResponseCollector(requestIDJSON: "null", target: "a")
         #expect(describe(collector.take(.accepted(.accepted, upstreamSessionID: nil))) == "accepted")
         #expect(describe(collector.take(.accepted(.noContent, upstreamSessionID: nil))) == "accepted")
-        #expect(describe(collector.take(.accepted(.ok, upstreamSessionID: nil))) == "failed 502 Upstream 'a' answered HTTP 200 without a JSON-RPC response")
+        #expect(
+            describe(collector.take(.accepted(.ok, upstreamSessionID: nil)))
+                == "failed 502 Upstream 'a' answered HTTP 200 without a JSON-RPC response")
         #expect(describe(collector.take(.lost)) == "sessionLost")
     }
 
@@ -77,7 +81,8 @@ struct ResponseCollectorTests {
             describe(collector.take(.refused(.badRequest, contentType: "application/json", body: error)))
                 == #"response {"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"bad"}} session=-"#)
         #expect(
-            describe(collector.take(.refused(.internalServerError, contentType: "text/plain", body: ByteBuffer(string: "secret at 10.0.0.1"))))
+            describe(
+                collector.take(.refused(.internalServerError, contentType: "text/plain", body: ByteBuffer(string: "secret at 10.0.0.1"))))
                 == "failed 502 Upstream 'a' answered HTTP 500")
         #expect(
             describe(collector.take(.refused(.ok, contentType: "text/html", body: ByteBuffer())))
@@ -88,8 +93,12 @@ struct ResponseCollectorTests {
     func failures() {
         var collector = ResponseCollector(requestIDJSON: "1", target: "a")
         #expect(describe(collector.take(.failed(.bodyTooLarge(limit: 9)))) == "failed 502 Upstream 'a' sent a response larger than 9 bytes")
-        #expect(describe(collector.take(.failed(.transport(UpstreamError.deadlineExceeded)))) == "failed 504 Upstream 'a' did not answer in time")
-        #expect(describe(collector.take(.failed(.transport(ChannelError.connectTimeout(.seconds(1)))))) == "failed 504 Upstream 'a' did not answer in time")
+        #expect(
+            describe(collector.take(.failed(.transport(UpstreamError.deadlineExceeded))))
+                == "failed 504 Upstream 'a' did not answer in time")
+        #expect(
+            describe(collector.take(.failed(.transport(ChannelError.connectTimeout(.seconds(1))))))
+                == "failed 504 Upstream 'a' did not answer in time")
     }
 
     @Test("a DELETE's answer comes down to its status")

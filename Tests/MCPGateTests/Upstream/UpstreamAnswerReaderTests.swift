@@ -22,15 +22,22 @@ private enum Heard: Equatable {
 
 /// Drives an `UpstreamAnswerReader` by hand, as `UpstreamTask` would, and records what its sink hears.
 private final class ReaderProbe {
-    var heard: [Heard] = []
-    var reader: UpstreamAnswerReader!
+    /// What the sink heard, in order.
+    private final class Log {
+        var heard: [Heard] = []
+    }
+
+    private let log = Log()
+    let reader: UpstreamAnswerReader
+    var heard: [Heard] { log.heard }
 
     init(sentSessionID: Bool = false, maxBodyBytes: Int = 1024, maxEventBytes: Int = 256, maxRefusalBytes: Int = 64) {
+        let log = self.log
         reader = UpstreamAnswerReader(
             limits: UpstreamAnswerLimits(maxBodyBytes: maxBodyBytes, maxEventBytes: maxEventBytes, maxRefusalBytes: maxRefusalBytes),
             sentSessionID: sentSessionID
-        ) { [unowned self] answer in
-            heard.append(Self.describe(answer))
+        ) { answer in
+            log.heard.append(ReaderProbe.describe(answer))
             return nil
         }
     }

@@ -48,9 +48,12 @@ enum TestPlugins {
         let compiler = ProcessInfo.processInfo.environment["CC"] ?? "cc"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [compiler, "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
-                             "-fvisibility=hidden", "-I", repoRoot + "/include", "-o", output,
-                             repoRoot + "/" + source] + flags + ["-ljansson"]
+        process.arguments =
+            [
+                compiler, "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
+                "-fvisibility=hidden", "-I", repoRoot + "/include", "-o", output,
+                repoRoot + "/" + source,
+            ] + flags + ["-ljansson"]
         let pipe = Pipe()
         process.standardError = pipe
         try process.run()

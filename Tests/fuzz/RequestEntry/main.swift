@@ -6,8 +6,8 @@ import NIOHTTP1
 import PluginAPI
 
 @testable import MCPGate
-@testable import MCPGateUpstream
 @testable import MCPGateSession
+@testable import MCPGateUpstream
 
 /// libFuzzer target: the bytes one client sends on one connection (HTTP/1.1 heads and bodies, pipelined or
 /// not) through the gateway's real client pipeline (`ClientPipeline.configure`: NIO's HTTP decoder with
