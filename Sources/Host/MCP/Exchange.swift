@@ -7,9 +7,11 @@ import NIOHTTP1
 import PluginAPI
 import Prometheus
 
-/// One client request through the gateway: the checks every request passes (method, origin, era), then
-/// the era's own flow (`Exchange+Handshake`, `Exchange+Modern`), the upstream call and the relay of its
-/// answer. Created per request by `MCPExchangeHandler`.
+/// One client request through the gateway: the checks every request passes (route, Host, Origin, the
+/// filters' header hooks), then its era's flow (`HandshakeFlow`, `SessionlessFlow`, `FederatedFlow`), which
+/// decides with the Router and `forward`s upstream. The exchange holds the request's state, runs its filters
+/// (`Exchange+Filters`) and gives the client its one `answer` (or stream). Created per request by
+/// `MCPExchangeHandler`.
 ///
 /// Confined to the connection's event loop; not `Sendable`.
 final class Exchange {
