@@ -16,8 +16,11 @@ import Prometheus
 /// Glue only: the Router decides (`SessionRouter`, `BroadcastFold`, `DiscoverMerger`; `InitializeMerger` in
 /// `FederatedFlow+Initialize`, `ListMerger` in `FederatedFlow+Lists`); these methods fan out, then
 /// answer, log and count by the decision.
-extension FederatedFlow {
+struct FederatedFlow: RequestFlow {
+    let exchange: Exchange
+}
 
+extension FederatedFlow {
     // MARK: Handshake era
 
     /// One fan-out call per target of the route, each to a replica picked now (`initialize`, sessionless requests).

@@ -9,6 +9,10 @@ import Prometheus
 /// The handshake era (2024-11-05 … 2025-11-25): `initialize` opens a sealed session pinned to one replica
 /// of each target; every later POST, GET and DELETE of that session goes to the pinned replica with the
 /// upstream's own session id.
+struct HandshakeFlow: RequestFlow {
+    let exchange: Exchange
+}
+
 extension HandshakeFlow {
     func post(route: RouteRuntime) {
         if let error = checkPostHeaders() {

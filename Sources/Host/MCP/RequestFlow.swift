@@ -14,21 +14,6 @@ protocol RequestFlow {
     var exchange: Exchange { get }
 }
 
-/// The handshake era (2024-11-05 … 2025-11-25): sessions opened by `initialize`, pinned to replicas.
-struct HandshakeFlow: RequestFlow {
-    let exchange: Exchange
-}
-
-/// The 2026-07-28 era: every request stands alone.
-struct SessionlessFlow: RequestFlow {
-    let exchange: Exchange
-}
-
-/// A federated route of either era: fan-out, merging and routing by name.
-struct FederatedFlow: RequestFlow {
-    let exchange: Exchange
-}
-
 typealias FanOutCall = Exchange.FanOutCall
 
 extension RequestFlow {

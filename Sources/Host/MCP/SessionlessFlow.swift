@@ -10,6 +10,10 @@ import Prometheus
 /// The 2026-07-28 era: every POST stands alone. The gateway checks the mirrored headers against the body,
 /// routes to a replica (or to the one a gateway-sealed `requestState` names), relays the answer, and seals
 /// any `requestState` the upstream returns so the retry comes back to the same replica.
+struct SessionlessFlow: RequestFlow {
+    let exchange: Exchange
+}
+
 extension SessionlessFlow {
     func post(route: RouteRuntime) {
         if let error = checkPostHeaders() {
