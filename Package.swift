@@ -201,7 +201,7 @@ if Context.environment["MCPGATE_FUZZ"] == "1" {
         ),
         .executableTarget(
             name: "FuzzUpstreamAnswer",
-            dependencies: ["MCPGate", "MCPGateUpstream", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["MCPGate", "MCPGateUpstream", "PluginAPI", .product(name: "NIOCore", package: "swift-nio")],
             path: "Tests/fuzz/UpstreamAnswer",
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import NIOCore
+import PluginAPI
 
 @testable import MCPGate
 @testable import MCPGateUpstream
