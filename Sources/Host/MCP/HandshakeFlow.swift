@@ -125,14 +125,7 @@ extension HandshakeFlow {
             services.counters.closeStream()
             services.metrics.openStreams.decrement()
         }
-        let requests = session.members.map { member in
-            UpstreamRequest(
-                endpoint: member.endpoint, method: .GET,
-                headers: upstreamHeaders(
-                    for: member.target, accept: UpstreamHeaders.acceptStream, contentType: false,
-                    upstreamSessionID: member.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion),
-                body: nil)
-        }
+        let requests = bodilessRequests(.GET, to: session.members, accept: UpstreamHeaders.acceptStream, session: session)
         let fanIn = StreamFanIn(
             exchange: exchange, members: session.members.map(\.target.name),
             rewriter: route.federates ? FederationRewriter(naming: route.naming) : nil)
@@ -147,14 +140,7 @@ extension HandshakeFlow {
             answer(status: .ok, headers: HTTPHeaders(), body: nil)
             return
         }
-        let requests = members.map { member in
-            UpstreamRequest(
-                endpoint: member.endpoint, method: .DELETE,
-                headers: upstreamHeaders(
-                    for: member.target, accept: UpstreamHeaders.acceptBoth, contentType: false,
-                    upstreamSessionID: member.entry.upstreamSessionID, protocolVersion: session.state.protocolVersion),
-                body: nil)
-        }
+        let requests = bodilessRequests(.DELETE, to: members, accept: UpstreamHeaders.acceptBoth, session: session)
         let targets = members.map(\.target.name)
         let readers = FanOut.forward(
             requests, client: services.upstream, on: eventLoop, limits: answerLimits,
@@ -163,6 +149,20 @@ extension HandshakeFlow {
             self.answerDelete(codes: codes, targets: targets)
         }
         for reader in readers { if let call = reader.call { track(call) } }
+    }
+
+    /// One GET or DELETE per member, on its pinned replica with its upstream session id.
+    private func bodilessRequests(
+        _ method: HTTPMethod, to members: [SessionMember], accept: String, session: OpenedSession
+    ) -> [UpstreamRequest] {
+        members.map { member in
+            UpstreamRequest(
+                endpoint: member.endpoint, method: method,
+                headers: upstreamHeaders(
+                    for: member.target, accept: accept, contentType: false, upstreamSessionID: member.entry.upstreamSessionID,
+                    protocolVersion: session.state.protocolVersion),
+                body: nil)
+        }
     }
 
     /// Answers a DELETE from the upstreams' statuses: 200 once any upstream ended its session.
