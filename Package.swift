@@ -133,6 +133,9 @@ let package = Package(
             path: "Sources/Host/Upstream",
             swiftSettings: swiftSettings
         ),
+        // Compiles the admin UI (ui/) into the gateway: a build-tool plugin running EmbedAssets at build time.
+        .executableTarget(name: "EmbedAssets", path: "Tools/EmbedAssets"),
+        .plugin(name: "EmbedUIAssets", capability: .buildTool(), dependencies: ["EmbedAssets"], path: "Tools/EmbedUIAssets"),
         // The gateway: config, HTTP server, MCP protocol, session codec, router, admin.
         .target(
             name: "MCPGate",
@@ -154,7 +157,8 @@ let package = Package(
             ],
             path: "Sources/Host",
             exclude: ["Session", "Upstream"],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedUIAssets"]
         ),
         .executableTarget(
             name: "mcpgate",

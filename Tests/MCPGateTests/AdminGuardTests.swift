@@ -12,47 +12,47 @@ struct AdminGuardTests {
     }
 
     @Test func loopbackHostWithoutOriginPasses() {
-        #expect(AdminHandler.refusal(of: head(.GET, [("host", "127.0.0.1:15000")]), token: nil) == nil)
+        #expect(AdminGuard.refusal(of: head(.GET, [("host", "127.0.0.1:15000")]), token: nil) == nil)
         #expect(
-            AdminHandler.refusal(of: head(.GET, [("host", "localhost:15000"), ("origin", "http://localhost:15000")]), token: nil) == nil)
+            AdminGuard.refusal(of: head(.GET, [("host", "localhost:15000"), ("origin", "http://localhost:15000")]), token: nil) == nil)
     }
 
     @Test func dnsRebindingHostsAre421() {
         for host in ["attacker.example", "127.0.0.1.attacker.example:15000", "127.evil.example"] {
-            #expect(AdminHandler.refusal(of: head(.GET, [("host", host)]), token: nil)?.status == .misdirectedRequest)
+            #expect(AdminGuard.refusal(of: head(.GET, [("host", host)]), token: nil)?.status == .misdirectedRequest)
         }
-        #expect(AdminHandler.refusal(of: head(.GET, []), token: nil)?.status == .badRequest)
-        #expect(AdminHandler.refusal(of: head(.GET, [("host", "127.0.0.1"), ("host", "evil.example")]), token: nil)?.status == .badRequest)
+        #expect(AdminGuard.refusal(of: head(.GET, []), token: nil)?.status == .badRequest)
+        #expect(AdminGuard.refusal(of: head(.GET, [("host", "127.0.0.1"), ("host", "evil.example")]), token: nil)?.status == .badRequest)
     }
 
     @Test func aForeignOriginIs403() {
-        let refusal = AdminHandler.refusal(of: head(.POST, [("host", "127.0.0.1:15000"), ("origin", "http://evil.example")]), token: nil)
+        let refusal = AdminGuard.refusal(of: head(.POST, [("host", "127.0.0.1:15000"), ("origin", "http://evil.example")]), token: nil)
         #expect(refusal?.status == .forbidden)
     }
 
     @Test func formBodiesCannotReload() {
         for type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
-            #expect(AdminHandler.reloadBodyRefusal(head(.POST, [("content-type", type)]))?.status == .unsupportedMediaType)
+            #expect(AdminGuard.reloadBodyRefusal(head(.POST, [("content-type", type)]))?.status == .unsupportedMediaType)
         }
-        #expect(AdminHandler.reloadBodyRefusal(head(.POST, [])) == nil)
-        #expect(AdminHandler.reloadBodyRefusal(head(.POST, [("content-type", "application/json")])) == nil)
+        #expect(AdminGuard.reloadBodyRefusal(head(.POST, [])) == nil)
+        #expect(AdminGuard.reloadBodyRefusal(head(.POST, [("content-type", "application/json")])) == nil)
     }
 
     @Test func withATokenEveryRequestNeedsIt() {
         let token = "0123456789abcdef0123"
-        #expect(AdminHandler.refusal(of: head(.GET, [("host", "gw.internal:15000")]), token: token)?.status == .unauthorized)
+        #expect(AdminGuard.refusal(of: head(.GET, [("host", "gw.internal:15000")]), token: token)?.status == .unauthorized)
         #expect(
-            AdminHandler.refusal(of: head(.GET, [("host", "gw.internal:15000"), ("authorization", "Bearer wrong")]), token: token)?.status
+            AdminGuard.refusal(of: head(.GET, [("host", "gw.internal:15000"), ("authorization", "Bearer wrong")]), token: token)?.status
                 == .unauthorized)
         #expect(
-            AdminHandler.refusal(of: head(.GET, [("host", "gw.internal:15000"), ("authorization", "Bearer \(token)")]), token: token) == nil
+            AdminGuard.refusal(of: head(.GET, [("host", "gw.internal:15000"), ("authorization", "Bearer \(token)")]), token: token) == nil
         )
         #expect(
-            AdminHandler.refusal(of: head(.GET, [("host", "gw.internal:15000"), ("authorization", "bearer \(token)")]), token: token) == nil
+            AdminGuard.refusal(of: head(.GET, [("host", "gw.internal:15000"), ("authorization", "bearer \(token)")]), token: token) == nil
         )
-        #expect(AdminHandler.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
-        #expect(!AdminHandler.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
-        #expect(!AdminHandler.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
+        #expect(AdminGuard.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!AdminGuard.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
+        #expect(!AdminGuard.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
     }
 
     private func load(_ yaml: String, environment: [String: String] = [:]) throws -> (GatewayConfig, [String]) {

@@ -12,10 +12,14 @@ final class TargetPool: Sendable {
     private let indexByURL: [String: Int]
     private let cursor = Atomic<Int>(0)
 
-    init(target: Target) throws(RuntimeBuildError) {
+    /// `health`: where the replicas' requests are counted for the admin overview (nil: not counted).
+    init(target: Target, health: EndpointHealthBoard? = nil) throws(RuntimeBuildError) {
         var resolved: [ResolvedEndpoint] = []
         for endpoint in target.endpoints {
-            guard let ready = ResolvedEndpoint(endpoint, redirectOrigins: target.redirectOrigins) else {
+            guard
+                let ready = ResolvedEndpoint(
+                    endpoint, redirectOrigins: target.redirectOrigins, health: health?.health(for: endpoint.url))
+            else {
                 throw RuntimeBuildError("target \(target.name): endpoint \(endpoint.url) is not a valid URL")
             }
             resolved.append(ready)

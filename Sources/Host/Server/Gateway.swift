@@ -22,6 +22,8 @@ public final class Gateway: Sendable {
     /// The key generated at start when none is configured (kept across reloads so sessions survive them).
     private let generatedKeyring: Keyring?
     private let startConfig: GatewayConfig
+    /// The config file, the start time and the last reload, for the admin overview.
+    private let status: GatewayStatus
 
     /// Loads `configPath` and prepares (but does not bind) the gateway.
     public init(configPath: String, logger: Logger) throws {
@@ -41,13 +43,15 @@ public final class Gateway: Sendable {
         }
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let pluginServices = HostServices(logSink: SwiftLogPluginSink(logger: logger))
-        self.runtimeBox = RuntimeBox(try GatewayRuntime(config: config, keyring: keyring, pluginServices: pluginServices))
+        let health = EndpointHealthBoard()
+        self.runtimeBox = RuntimeBox(try GatewayRuntime(config: config, keyring: keyring, pluginServices: pluginServices, health: health))
         let metrics = GatewayMetrics()
         self.services = GatewayServices(
             upstream: UpstreamClient(
                 eventLoopGroup: group, settings: config.upstream, poolWaits: metrics.upstreamPoolWaits, logger: logger),
-            metrics: metrics, plugins: pluginServices)
+            metrics: metrics, plugins: pluginServices, health: health)
         self.startConfig = config
+        self.status = GatewayStatus(configFile: configPath)
     }
 
     /// Serves until SIGTERM or SIGINT, then drains and returns (`ClientListenersService`): the gateway runs as one
@@ -90,16 +94,18 @@ public final class Gateway: Sendable {
             for warning in warnings { logger.warning("\(warning)") }
             let keyring =
                 try config.session.keys.isEmpty ? (generatedKeyring ?? Keyring.generated()) : Keyring(masterKeys: config.session.keys)
-            let runtime = try GatewayRuntime(config: config, keyring: keyring, pluginServices: services.plugins)
+            let runtime = try GatewayRuntime(config: config, keyring: keyring, pluginServices: services.plugins, health: services.health)
             if config.binds.map(\.port) != startConfig.binds.map(\.port) || config.binds.map(\.address) != startConfig.binds.map(\.address)
             {
                 logger.warning("binds changed in \(configPath): listening ports change only on restart")
             }
             runtimeBox.replace(with: runtime)
             logger.info("configuration reloaded", metadata: ["config": "\(configPath)"])
+            status.recordReload(ok: true, message: "reloaded \(configPath)")
             return .success("reloaded \(configPath)")
         } catch {
             logger.error("reload failed, keeping the running configuration: \(error)")
+            status.recordReload(ok: false, message: "\(error)")
             return .failure(error)
         }
     }
@@ -110,6 +116,29 @@ public final class Gateway: Sendable {
             metricsText: { [services] in services.metrics.registry.emitToBuffer() + Array(services.plugins.metrics.prometheusText().utf8) },
             configSummary: { [runtimeBox] in ConfigSummary.json(runtimeBox.runtime.config) },
             reload: { [weak self] in await self?.reload() ?? .failure(RuntimeBuildError("gateway stopped")) },
-            adminToken: { [runtimeBox] in runtimeBox.runtime.config.adminToken })
+            adminToken: { [runtimeBox] in runtimeBox.runtime.config.adminToken },
+            overview: { [runtimeBox, services, status, group] in
+                await Self.overview(runtime: runtimeBox.runtime, services: services, status: status, group: group)
+            },
+            maxRequestBodyBytes: { [runtimeBox] in runtimeBox.runtime.config.limits.maxRequestBodyBytes },
+            relayClient: services.upstream,
+            uiAssets: UIAssets())
+    }
+
+    /// The admin overview: the running config with each replica's counters and a connect probe (1 s at most).
+    private static func overview(runtime: GatewayRuntime, services: GatewayServices, status: GatewayStatus, group: any EventLoopGroup) async
+        -> String
+    {
+        let config = runtime.config
+        let endpoints = config.binds.flatMap { $0.listeners.flatMap { $0.routes.flatMap { $0.backend.targets.flatMap(\.endpoints) } } }
+        let probes = await EndpointProbe.check(endpoints, group: group, timeout: .seconds(1))
+        let keysFrom = config.session.keysFromEnvironment ? "environment" : config.session.keys.isEmpty ? "generated" : "config"
+        let facts = Overview.Facts(
+            configFile: status.configFile, startedAtMs: status.startedAtMs, lastReload: status.lastReload,
+            keyIDs: runtime.sessionKeyIDs, keysFrom: keysFrom)
+        let document = Overview.document(config: config, facts: facts) { url in
+            Overview.Replica(health: services.health.health(for: url).snapshot(), probe: probes[url])
+        }
+        return document.jsonText
     }
 }

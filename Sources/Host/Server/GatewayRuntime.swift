@@ -1,3 +1,4 @@
+import MCPGateUpstream
 import Logging
 import MCPGateSession
 import PluginAPI
@@ -16,6 +17,8 @@ final class GatewayRuntime: Sendable {
     let routeTables: [Int: RouteTable]
     let limits: Limits
     let sessionTTLSeconds: UInt64
+    /// The ids of the session keys (the first seals), for the admin overview: never the keys.
+    let sessionKeyIDs: [UInt16]
 
     /// When a session made at `now` (whole Unix seconds) expires: at least `ttl` seconds later, whatever
     /// fraction of the current second has already passed.
@@ -23,9 +26,13 @@ final class GatewayRuntime: Sendable {
         now + sessionTTLSeconds + 1
     }
 
-    init(config: GatewayConfig, keyring: Keyring, pluginServices: HostServices) throws(RuntimeBuildError) {
+    /// `health`: where upstream requests are counted for the admin overview (nil: not counted).
+    init(
+        config: GatewayConfig, keyring: Keyring, pluginServices: HostServices, health: EndpointHealthBoard? = nil
+    ) throws(RuntimeBuildError) {
         self.config = config
         self.sessionCodec = SessionCodec(keyring: keyring)
+        self.sessionKeyIDs = keyring.keyIDs
         self.requestStates = RequestStateCodec(keyring: keyring)
         self.cursorSealer = Sealer(keyring: keyring, purpose: .cursor)
         self.limits = config.limits
@@ -37,7 +44,7 @@ final class GatewayRuntime: Sendable {
                 for route in listener.routes {
                     var pools: [TargetPool] = []
                     for target in route.backend.targets {
-                        pools.append(try TargetPool(target: target))
+                        pools.append(try TargetPool(target: target, health: health))
                     }
                     let origins = OriginPolicy(corsAllowOrigins: Self.allowOrigins(route.policies.cors))
                     let runtime = RouteRuntime(

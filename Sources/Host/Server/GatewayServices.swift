@@ -14,12 +14,15 @@ final class GatewayServices: Sendable {
     /// Bytes of request bodies held by requests in flight (`maxBufferedBodyBytes`).
     let bufferedBodies = ByteBudget()
     let metrics: GatewayMetrics
+    /// What was seen of each upstream endpoint (the admin overview's live state).
+    let health: EndpointHealthBoard
     /// What plugins reach through the host table: KV store, metrics, clocks, logs. One per process, so KV
     /// entries (rate-limit buckets, cache entries) and plugin metric families survive reloads.
     let plugins: HostServices
 
-    init(upstream: UpstreamClient, metrics: GatewayMetrics, plugins: HostServices) {
+    init(upstream: UpstreamClient, metrics: GatewayMetrics, plugins: HostServices, health: EndpointHealthBoard = EndpointHealthBoard()) {
         self.upstream = upstream
+        self.health = health
         self.metrics = metrics
         self.plugins = plugins
     }

@@ -6,29 +6,14 @@ import PluginAPI
 /// `$MCPGATE_PLUGIN_DIR`, else next to the executable, else `../lib/mcpgate`), in that order, then
 /// `policies.plugins` in the order written.
 enum PolicyChains {
-    /// (policy key, bundled plugin name) in chain order.
-    static let builtins: [(policy: String, plugin: String)] = [
-        ("cors", "cors"), ("jwtAuth", "jwt"), ("localRateLimit", "ratelimit"), ("cache", "cache"),
-    ]
-
-    private static func body(of policy: String, in policies: Policies) -> JSONValue? {
-        switch policy {
-        case "cors": return policies.cors
-        case "jwtAuth": return policies.jwtAuth
-        case "localRateLimit": return policies.localRateLimit
-        case "cache": return policies.cache
-        default: return nil
-        }
-    }
-
     /// The chain for `route`, or nil when it has no policy at all. Plugin load and config errors name the
     /// route and the policy.
     static func build(for route: Route, services: HostServices) throws(RuntimeBuildError) -> FilterChain? {
         var specs: [FilterInstanceSpec] = []
         /// Where each spec was written in the config file (`file:line:col: path`), in spec order.
         var locations: [String] = []
-        for builtin in builtins {
-            guard let body = body(of: builtin.policy, in: route.policies) else { continue }
+        for builtin in Policies.builtins {
+            guard let body = route.policies.body(of: builtin.policy) else { continue }
             let location = route.policies.locations[builtin.policy] ?? "route \(route.identity): policies.\(builtin.policy)"
             do {
                 let plugin = try PluginLoader.load(path: try PluginLoader.locateBundledPlugin(named: builtin.plugin))

@@ -7,12 +7,15 @@ package struct ResolvedEndpoint: Sendable {
     package var endpoint: UpstreamEndpoint
     package let target: UpstreamTarget?
     package let redirects: RedirectPolicy
+    /// Where requests to this endpoint are counted for the admin overview; nil: not counted.
+    package var health: EndpointHealth?
 
     /// `redirectOrigins`: the target's `redirectOrigins`, in `UpstreamTarget.origin` form.
-    package init?(_ endpoint: UpstreamEndpoint, redirectOrigins: [String] = []) {
+    package init?(_ endpoint: UpstreamEndpoint, redirectOrigins: [String] = [], health: EndpointHealth? = nil) {
         guard URL(string: endpoint.url) != nil else { return nil }
         self.endpoint = endpoint
         self.target = UpstreamTarget(url: endpoint.url)
         self.redirects = RedirectPolicy(origin: target?.origin ?? "", allowedOrigins: Set(redirectOrigins))
+        self.health = health
     }
 }

@@ -30,6 +30,9 @@ package final class UpstreamTask: @unchecked Sendable {
     private var redirect: (target: UpstreamTarget, crossOrigin: Bool)?
     private var redirects = 0
     private var retried = false
+    /// Where this request is counted (`EndpointHealth`), and whether its answer is an open stream there.
+    private let health: EndpointHealth?
+    private var countedStream = false
 
     package init(
         target: UpstreamTarget, request: UpstreamRequest, eventLoop: any EventLoop, pool: UpstreamLoopPool,
@@ -45,6 +48,7 @@ package final class UpstreamTask: @unchecked Sendable {
         self.redirectPolicy = request.endpoint.redirects
         self.logger = logger
         self.handler = handler
+        self.health = request.endpoint.health
         self.headers = request.headers
         Self.addFraming(to: &headers, target: target, body: request.body, method: request.method)
     }
@@ -54,6 +58,7 @@ package final class UpstreamTask: @unchecked Sendable {
 
     /// Arms the time-to-head deadline and asks for a connection.
     package func start(requestTimeout: TimeAmount) {
+        health?.started()
         deadline = eventLoop.scheduleTask(in: requestTimeout) { [self] in fail(UpstreamError.deadlineExceeded) }
         pool.acquire(for: self, fresh: false)
     }
@@ -84,6 +89,9 @@ package final class UpstreamTask: @unchecked Sendable {
         }
         deadline?.cancel()
         deadline = nil
+        if let health, handler != nil {
+            countedStream = health.answered(method: method, requestHadSession: headers.contains(name: "mcp-session-id"), head: head)
+        }
         return handler?.upstreamHead(head)
     }
 
@@ -102,6 +110,7 @@ package final class UpstreamTask: @unchecked Sendable {
         }
         guard let handler else { return }
         self.handler = nil
+        health?.ended(stream: countedStream, failure: nil)
         handler.upstreamEnd()
     }
 
@@ -130,6 +139,8 @@ package final class UpstreamTask: @unchecked Sendable {
         }
         guard let handler else { return }
         self.handler = nil
+        let routine = error as? UpstreamError == .cancelled || (ownConnection && error as? UpstreamError == .readTimeout)
+        health?.ended(stream: countedStream, failure: routine ? nil : error)
         switch error as? UpstreamError {
         case .cancelled?:
             break  // the exchange's own decision, already accounted for
