@@ -144,7 +144,7 @@ extern "C" {
 /** The ABI major version. The host loads only plugins built with the same major. */
 #define MCPGATE_ABI_MAJOR 1
 /** The ABI minor version. Appending to the header bumps it; any minor of a major loads. */
-#define MCPGATE_ABI_MINOR 0
+#define MCPGATE_ABI_MINOR 1
 /** First field after struct_size in every descriptor: the bytes "MCPGATE\x01" as a little-endian
  *  64-bit number. A descriptor without it is not an mcpgate plugin. */
 #define MCPGATE_PLUGIN_MAGIC 0x0145544147504D43ULL
@@ -615,6 +615,14 @@ typedef struct mcpgate_plugin {
      *  was created, before request_destroy. Access logs and latency metrics go here. */
     void (*MCPGATE_NULLABLE on_complete)(void *MCPGATE_NULLABLE config, void *MCPGATE_NULLABLE state,
                                          mcpgate_request *req, const mcpgate_completion *completion);
+
+    /* ---- appended in ABI 1.1 ---- */
+
+    /** Since 1.1. The names of config members that hold secrets (keys, passwords, tokens), as a
+     *  NULL-terminated array of static strings; may be NULL. Wherever a member of one of these names
+     *  appears in an instance's config, at any depth, the admin overview shows "[redacted]" instead of
+     *  its value. (The host also redacts members whose name says secret, and private JWK members.) */
+    const char *const *MCPGATE_NULLABLE secret_config_members;
 } mcpgate_plugin;
 
 /** The type of the entry point. */

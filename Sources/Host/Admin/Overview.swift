@@ -23,9 +23,10 @@ enum Overview {
         var probe: String??
     }
 
-    /// The overview document. `secretMembers(path)`: the config members the plugin at `path` marks secret.
+    /// The overview document. `secretMembers(plugin)`: the config members a plugin marks secret, by bundled plugin
+    /// name (`jwt`) or by path.
     static func document(
-        config: GatewayConfig, facts: Facts, replica: (String) -> Replica, secretMembers: (String?) -> Set<String> = { _ in [] }
+        config: GatewayConfig, facts: Facts, replica: (String) -> Replica, secretMembers: (String) -> Set<String> = { _ in [] }
     ) -> JSONValue {
         var document: [String: JSONValue] = [
             "version": .string(MCPGateVersion.string),
@@ -87,7 +88,7 @@ enum Overview {
     }
 
     private static func route(
-        bind: Bind, route: Route, replica: (String) -> Replica, secretMembers: (String?) -> Set<String>
+        bind: Bind, route: Route, replica: (String) -> Replica, secretMembers: (String) -> Set<String>
     ) -> JSONValue {
         var policies: [JSONValue] = []
         for builtin in Policies.builtins {

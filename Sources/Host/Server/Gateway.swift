@@ -136,9 +136,14 @@ public final class Gateway: Sendable {
         let facts = Overview.Facts(
             configFile: status.configFile, startedAtMs: status.startedAtMs, lastReload: status.lastReload,
             keyIDs: runtime.sessionKeyIDs, keysFrom: keysFrom)
-        let document = Overview.document(config: config, facts: facts) { url in
-            Overview.Replica(health: services.health.health(for: url).snapshot(), probe: probes[url])
-        }
+        let document = Overview.document(
+            config: config, facts: facts,
+            replica: { url in Overview.Replica(health: services.health.health(for: url).snapshot(), probe: probes[url]) },
+            secretMembers: { plugin in
+                // Built-in policies name their bundled plugin, others give a path; both are loaded already.
+                let path = plugin.hasPrefix("/") ? plugin : (try? PluginLoader.locateBundledPlugin(named: plugin))
+                return path.flatMap { try? PluginLoader.load(path: $0).secretConfigMembers } ?? []
+            })
         return document.jsonText
     }
 }

@@ -18,6 +18,19 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// The file it was loaded from.
     public var path: String { info.path }
 
+    /// The config members the plugin marks secret (`secret_config_members`, ABI 1.1; empty for a 1.0 plugin).
+    public var secretConfigMembers: Set<String> {
+        guard var entry = descriptor.pointee.secret_config_members else { return [] }
+        var names: Set<String> = []
+        // Bounded: a list that forgot its NULL must not walk off through memory.
+        for _ in 0..<256 {
+            guard let name = entry.pointee else { break }
+            names.insert(String(cString: name))
+            entry += 1
+        }
+        return names
+    }
+
     init(info: PluginDescriptorInfo, descriptor: UnsafePointer<mcpgate_plugin>, pluginState: UnsafeMutableRawPointer?) {
         self.info = info
         self.descriptor = descriptor

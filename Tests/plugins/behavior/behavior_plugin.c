@@ -367,6 +367,9 @@ static void behavior_complete(void *config, void *state, mcpgate_request *req, c
     }
 }
 
+/* Config members the admin overview must never show (ABI 1.1); the plugin itself ignores them. */
+static const char *const behavior_secrets[] = {"passphrase", NULL};
+
 static const mcpgate_plugin behavior_descriptor = {
     MCPGATE_PLUGIN_HEADER,
     .name = "test_behavior",
@@ -383,6 +386,7 @@ static const mcpgate_plugin behavior_descriptor = {
     .on_sse_event = behavior_sse,
     .on_response_headers = behavior_response_headers,
     .on_complete = behavior_complete,
+    .secret_config_members = behavior_secrets,
 };
 
 MCPGATE_DEFINE_PLUGIN(behavior_descriptor)
