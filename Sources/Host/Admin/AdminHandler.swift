@@ -20,6 +20,8 @@ final class AdminHandler: ChannelInboundHandler {
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var bodyTooLarge = false
+    /// Whether the connection stays open after the current answer (`Connection: close`, HTTP/1.0).
+    private var keepAlive = true
     /// The playground request being relayed, if any.
     private var relay: PlaygroundRelay?
 
@@ -47,6 +49,7 @@ final class AdminHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            keepAlive = head.isKeepAlive
             answer(head, context: context)
         }
     }
@@ -122,7 +125,10 @@ final class AdminHandler: ChannelInboundHandler {
             case .failure(let refusal):
                 writeJSONError(context: context, status: refusal.status, refusal.message)
             case .success(let request):
-                let relay = PlaygroundRelay(context: context) { [weak self] in self?.relay = nil }
+                let relay = PlaygroundRelay(context: context) { [weak self] in
+                    self?.relay = nil
+                    if self?.keepAlive == false { context.close(promise: nil) }
+                }
                 self.relay = relay
                 relay.start(request, client: hooks.relayClient)
             }
@@ -173,6 +179,7 @@ final class AdminHandler: ChannelInboundHandler {
         if !body.isEmpty {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        let ended = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive { ended.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
     }
 }

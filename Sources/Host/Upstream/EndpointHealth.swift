@@ -72,7 +72,7 @@ package final class EndpointHealth: Sendable {
         let failure = lastFailure.withLock { $0 }
         return Snapshot(
             requests: requests.load(ordering: .relaxed), failures: failures.load(ordering: .relaxed),
-            inFlight: max(0, inFlight.load(ordering: .relaxed)), openStreams: max(0, openStreams.load(ordering: .relaxed)),
+            inFlight: inFlight.load(ordering: .relaxed), openStreams: openStreams.load(ordering: .relaxed),
             sessionsOpened: sessionsOpened.load(ordering: .relaxed), sessionsClosed: sessionsClosed.load(ordering: .relaxed),
             lastOkAtMs: okAt == 0 ? nil : okAt, lastError: failure?.message, lastErrorAtMs: failure?.atMs)
     }
