@@ -106,6 +106,8 @@
  *     before calling one added after 1.0. Names in this header never change meaning.
  *   - Enumerations are int32_t/uint32_t with #defines, so new values are ABI-compatible. A hook that
  *     gets a value it does not know (a new message kind, say) should return MCPGATE_CONTINUE.
+ *   - 1.1 appended `secret_config_members` to the descriptor (config members the admin overview
+ *     must never show). A 1.0 plugin loads unchanged: the host reads the field as NULL.
  *   - v1 is synchronous: no hook can pause a request. An asynchronous extension will come as new,
  *     optional hooks and host functions in a later minor.
  * ---------------------------------------------------------------------------------------------------

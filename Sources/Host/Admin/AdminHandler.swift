@@ -41,10 +41,12 @@ final class AdminHandler: ChannelInboundHandler {
             if (body?.readableBytes ?? 0) + part.readableBytes > hooks.maxRequestBodyBytes() {
                 bodyTooLarge = true
                 body = nil
-            } else if body == nil {
-                body = part
+            } else if var held = body {
+                body = nil  // one owner while appending: no copy of the buffer
+                held.writeBuffer(&part)
+                body = held
             } else {
-                body!.writeBuffer(&part)
+                body = part
             }
         case .end:
             guard let head else { return }
@@ -101,7 +103,9 @@ final class AdminHandler: ChannelInboundHandler {
         case (.GET, "/ui"), (.HEAD, "/ui"):
             write(context: context, status: .permanentRedirect, type: "text/plain", body: [], extra: [("location", "/ui/")])
         case (_, _) where path.hasPrefix("/ui/api/"):
-            if let refusal = AdminGuard.refusal(of: head, token: hooks.adminToken()) { return refuse(refusal, context: context, json: true) }
+            if let refusal = AdminGuard.refusal(of: head, token: hooks.adminToken()) {
+                return refuse(refusal, context: context, json: true)
+            }
             answerAPI(head, path: path, context: context)
         case (.GET, _) where path.hasPrefix("/ui/"), (.HEAD, _) where path.hasPrefix("/ui/"):
             answerAsset(head, path: path, context: context)
@@ -118,7 +122,8 @@ final class AdminHandler: ChannelInboundHandler {
             let promise = context.eventLoop.makePromise(of: String.self)
             promise.completeWithTask { await overview() }
             promise.futureResult.assumeIsolated().whenSuccess { [weak self] json in
-                self?.write(context: context, status: .ok, type: "application/json", body: Array(json.utf8), extra: [("cache-control", "no-store")])
+                self?.write(
+                    context: context, status: .ok, type: "application/json", body: Array(json.utf8), extra: [("cache-control", "no-store")])
             }
         case (_, "/ui/api/relay"):
             switch PlaygroundRelay.request(for: head, body: body) {
@@ -164,8 +169,12 @@ final class AdminHandler: ChannelInboundHandler {
         write(context: context, status: status, type: "text/plain", body: Array((message + "\n").utf8))
     }
 
-    private func writeJSONError(context: ChannelHandlerContext, status: HTTPResponseStatus, _ message: String, extra: [(String, String)] = []) {
-        write(context: context, status: status, type: "application/json", body: Array(("{\"error\":" + JSONString.quote(message) + "}").utf8), extra: extra)
+    private func writeJSONError(
+        context: ChannelHandlerContext, status: HTTPResponseStatus, _ message: String, extra: [(String, String)] = []
+    ) {
+        write(
+            context: context, status: status, type: "application/json", body: Array(("{\"error\":" + JSONString.quote(message) + "}").utf8),
+            extra: extra)
     }
 
     /// `length`: the Content-Length when it is not the body's (a HEAD answer).

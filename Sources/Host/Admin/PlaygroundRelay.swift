@@ -93,7 +93,8 @@ final class PlaygroundRelay: UpstreamResponseHandler {
             headers.add(name: name.lowercased(), value: value)
         }
         headers.add(name: "x-accel-buffering", value: "no")
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: head.status, headers: headers))), promise: nil)
+        context.writeAndFlush(
+            NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: head.status, headers: headers))), promise: nil)
         return nil
     }
 
@@ -122,7 +123,9 @@ final class PlaygroundRelay: UpstreamResponseHandler {
             let body = Array(("{\"error\":" + JSONString.quote("\(cause): \(url)") + "}").utf8)
             var headers = HTTPHeaders([("content-type", "application/json"), ("content-length", String(body.count))])
             headers.add(name: Self.relayErrorHeader, value: "1")
-            context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .badGateway, headers: headers))), promise: nil)
+            context.write(
+                NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .badGateway, headers: headers))),
+                promise: nil)
             context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
             context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
         }

@@ -11,7 +11,9 @@
 enum SecretRedaction {
     static let marker = JSONValue.string("[redacted]")
 
-    private static let secretWords = ["secret", "password", "passwd", "token", "apikey", "api_key", "privatekey", "private_key", "credential", "hmac"]
+    private static let secretWords = [
+        "secret", "password", "passwd", "token", "apikey", "api_key", "privatekey", "private_key", "credential", "hmac",
+    ]
     private static let jwkPrivateMembers: Set<String> = ["k", "d", "p", "q", "dp", "dq", "qi", "oth"]
 
     static func redact(_ value: JSONValue, secretMembers: Set<String> = []) -> JSONValue {
@@ -34,7 +36,7 @@ enum SecretRedaction {
                     out[name] = marker
                 } else if nameSaysSecret(name), !isSwitchOrCount(inner) {
                     out[name] = marker
-                } else if (name == "jwks" || name == "inline"), case .string = inner {
+                } else if name == "jwks" || name == "inline", case .string = inner {
                     out[name] = marker
                 } else {
                     out[name] = redact(inner, member: name, secretMembers: secretMembers)

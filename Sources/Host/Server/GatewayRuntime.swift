@@ -1,6 +1,6 @@
-import MCPGateUpstream
 import Logging
 import MCPGateSession
+import MCPGateUpstream
 import PluginAPI
 import Synchronization
 

@@ -9,18 +9,32 @@ import Testing
 struct OverviewTests {
     private func route(_ matches: [PathMatch], policies: Policies = Policies()) -> Route {
         let endpoint = UpstreamEndpoint(url: "http://10.0.0.1:3005/mcp", scheme: "http", host: "10.0.0.1", port: 3005, path: "/mcp")
-        return Route(identity: "r", pathMatches: matches, policies: policies, backend: MCPBackend(targets: [Target(name: "tools", endpoints: [endpoint])]))
+        return Route(
+            identity: "r", pathMatches: matches, policies: policies,
+            backend: MCPBackend(targets: [Target(name: "tools", endpoints: [endpoint])]))
     }
 
     @Test func endpointURLs() {
         #expect(Overview.endpointURL(bind: Bind(port: 3000, listeners: []), route: route([])) == "http://127.0.0.1:3000/mcp")
-        #expect(Overview.endpointURL(bind: Bind(port: 3000, address: "0.0.0.0", listeners: []), route: route([.exact("/a")])) == "http://127.0.0.1:3000/a")
-        #expect(Overview.endpointURL(bind: Bind(port: 3000, address: "::", listeners: []), route: route([.prefix("/")])) == "http://[::1]:3000/mcp")
-        #expect(Overview.endpointURL(bind: Bind(port: 8080, address: "10.1.2.3", listeners: []), route: route([.prefix("/tools")])) == "http://10.1.2.3:8080/tools")
+        #expect(
+            Overview.endpointURL(bind: Bind(port: 3000, address: "0.0.0.0", listeners: []), route: route([.exact("/a")]))
+                == "http://127.0.0.1:3000/a")
+        #expect(
+            Overview.endpointURL(bind: Bind(port: 3000, address: "::", listeners: []), route: route([.prefix("/")]))
+                == "http://[::1]:3000/mcp")
+        #expect(
+            Overview.endpointURL(bind: Bind(port: 8080, address: "10.1.2.3", listeners: []), route: route([.prefix("/tools")]))
+                == "http://10.1.2.3:8080/tools")
     }
 
     @Test func theDocumentCarriesLiveStateAndKeyIdsButNoKeyOrToken() throws {
-        var config = GatewayConfig(binds: [Bind(port: 3000, listeners: [Listener(routes: [route([.exact("/mcp")], policies: Policies(jwtAuth: .object(["hmacSecret": .string("topsecret")])))])])])
+        var config = GatewayConfig(binds: [
+            Bind(
+                port: 3000,
+                listeners: [
+                    Listener(routes: [route([.exact("/mcp")], policies: Policies(jwtAuth: .object(["hmacSecret": .string("topsecret")])))])
+                ])
+        ])
         config.session.keys = [Array(repeating: 7, count: 32)]
         config.adminToken = "admin-token-0123456789"
         let facts = Overview.Facts(
@@ -30,7 +44,9 @@ struct OverviewTests {
             requests: 5, failures: 1, inFlight: 2, openStreams: 1, sessionsOpened: 3, sessionsClosed: 1, lastOkAtMs: 1_764_780_001_000,
             lastError: "connection refused", lastErrorAtMs: 1_764_780_002_000)
         health.requests = 5
-        let text = Overview.document(config: config, facts: facts, replica: { _ in Overview.Replica(health: health, probe: .some("connection refused")) }).jsonText
+        let text = Overview.document(
+            config: config, facts: facts, replica: { _ in Overview.Replica(health: health, probe: .some("connection refused")) }
+        ).jsonText
         #expect(text.contains(#""keyIds":["0a1b"]"#))
         #expect(text.contains(#""endpoint":"http://127.0.0.1:3000/mcp""#))
         #expect(text.contains(#""reachable":false"#))
@@ -58,7 +74,8 @@ struct EndpointHealthTests {
     @Test func requestsStreamsSessionsAndFailuresAreCounted() {
         let health = EndpointHealth()
         health.started()
-        let opened = health.answered(method: .POST, requestHadSession: false, head: head(.ok, [("mcp-session-id", "u1"), ("content-type", "application/json")]))
+        let opened = health.answered(
+            method: .POST, requestHadSession: false, head: head(.ok, [("mcp-session-id", "u1"), ("content-type", "application/json")]))
         #expect(!opened)
         health.ended(stream: opened, failure: nil)
         health.started()

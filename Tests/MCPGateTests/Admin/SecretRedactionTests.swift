@@ -43,7 +43,9 @@ struct SecretRedactionTests {
             "jwks": .object([
                 "keys": .array([
                     .object(["kty": .string("oct"), "kid": .string("h1"), "k": .string("c2VjcmV0")]),
-                    .object(["kty": .string("RSA"), "n": .string("modulus"), "e": .string("AQAB"), "d": .string("private"), "p": .string("p")]),
+                    .object([
+                        "kty": .string("RSA"), "n": .string("modulus"), "e": .string("AQAB"), "d": .string("private"), "p": .string("p"),
+                    ]),
                 ])
             ])
         ])
