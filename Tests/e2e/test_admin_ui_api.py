@@ -162,6 +162,8 @@ def test_overview_redacts_secrets_the_plugin_marks_and_those_the_config_names(pr
     assert kinds["plugin"]["config"]["passphrase"] == "[redacted]"
     assert kinds["plugin"]["config"]["nested"]["passphrase"] == "[redacted]"
     assert kinds["plugin"]["config"]["tag"] == "t"
+    assert kinds["jwtAuth"]["plugin"]["name"] == "jwt" and kinds["jwtAuth"]["path"].endswith("libmcpgate_jwt.so")
+    assert kinds["plugin"]["plugin"] == {"name": "test_behavior", "version": "1.0.0"}
 
 
 def test_overview_records_reloads_good_and_bad(procs, up):

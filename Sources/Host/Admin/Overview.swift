@@ -16,6 +16,15 @@ enum Overview {
         var keysFrom: String
     }
 
+    /// A loaded plugin as the overview shows it.
+    struct Plugin {
+        var path: String
+        var name: String
+        var version: String
+        /// The config members it marks secret (ABI 1.1).
+        var secretMembers: Set<String>
+    }
+
     /// What is known of one replica now.
     struct Replica {
         var health: EndpointHealth.Snapshot?
@@ -23,10 +32,9 @@ enum Overview {
         var probe: String??
     }
 
-    /// The overview document. `secretMembers(plugin)`: the config members a plugin marks secret, by bundled plugin
-    /// name (`jwt`) or by path.
+    /// The overview document. `plugin(reference)`: the loaded plugin for a bundled plugin's name (`jwt`) or a path.
     static func document(
-        config: GatewayConfig, facts: Facts, replica: (String) -> Replica, secretMembers: (String) -> Set<String> = { _ in [] }
+        config: GatewayConfig, facts: Facts, replica: (String) -> Replica, plugin: (String) -> Plugin? = { _ in nil }
     ) -> JSONValue {
         var document: [String: JSONValue] = [
             "version": .string(MCPGateVersion.string),
@@ -63,7 +71,7 @@ enum Overview {
                                 "name": listener.name.map { .string($0) } ?? .null,
                                 "hostname": listener.hostname.map { .string($0) } ?? .null,
                                 "routes": .array(
-                                    listener.routes.map { route(bind: bind, route: $0, replica: replica, secretMembers: secretMembers) }),
+                                    listener.routes.map { route(bind: bind, route: $0, replica: replica, plugin: plugin) }),
                             ])
                         }),
                 ])
@@ -88,23 +96,16 @@ enum Overview {
     }
 
     private static func route(
-        bind: Bind, route: Route, replica: (String) -> Replica, secretMembers: (String) -> Set<String>
+        bind: Bind, route: Route, replica: (String) -> Replica, plugin: (String) -> Plugin?
     ) -> JSONValue {
         var policies: [JSONValue] = []
         for builtin in Policies.builtins {
             guard let body = route.policies.body(of: builtin.policy) else { continue }
-            policies.append(
-                .object([
-                    "kind": .string(builtin.policy), "path": .null, "failOpen": .bool(false),
-                    "config": SecretRedaction.redact(body, secretMembers: secretMembers(builtin.plugin)),
-                ]))
+            policies.append(policy(kind: builtin.policy, config: body, failOpen: false, loaded: plugin(builtin.plugin), path: nil))
         }
-        for plugin in route.policies.plugins {
+        for reference in route.policies.plugins {
             policies.append(
-                .object([
-                    "kind": .string("plugin"), "path": .string(plugin.path), "failOpen": .bool(plugin.failOpen),
-                    "config": SecretRedaction.redact(plugin.config, secretMembers: secretMembers(plugin.path)),
-                ]))
+                policy(kind: "plugin", config: reference.config, failOpen: reference.failOpen, loaded: plugin(reference.path), path: reference.path))
         }
         let targets: [JSONValue] = route.backend.targets.map { target in
             .object([
@@ -130,6 +131,16 @@ enum Overview {
                 "failureMode": .string(route.backend.failureMode.rawValue),
                 "targets": .array(targets),
             ]),
+        ])
+    }
+
+    private static func policy(kind: String, config: JSONValue, failOpen: Bool, loaded: Plugin?, path: String?) -> JSONValue {
+        .object([
+            "kind": .string(kind),
+            "path": (loaded?.path ?? path).map { .string($0) } ?? .null,
+            "plugin": loaded.map { .object(["name": .string($0.name), "version": .string($0.version)]) } ?? .null,
+            "failOpen": .bool(failOpen),
+            "config": SecretRedaction.redact(config, secretMembers: loaded?.secretMembers ?? []),
         ])
     }
 

@@ -139,10 +139,12 @@ public final class Gateway: Sendable {
         let document = Overview.document(
             config: config, facts: facts,
             replica: { url in Overview.Replica(health: services.health.health(for: url).snapshot(), probe: probes[url]) },
-            secretMembers: { plugin in
-                // Built-in policies name their bundled plugin, others give a path; both are loaded already.
-                let path = plugin.hasPrefix("/") ? plugin : (try? PluginLoader.locateBundledPlugin(named: plugin))
-                return path.flatMap { try? PluginLoader.load(path: $0).secretConfigMembers } ?? []
+            plugin: { reference in
+                // Built-in policies name their bundled plugin, others give a path; both were loaded with the config.
+                let path = reference.hasPrefix("/") ? reference : (try? PluginLoader.locateBundledPlugin(named: reference))
+                guard let path, let loaded = try? PluginLoader.load(path: path) else { return nil }
+                return Overview.Plugin(
+                    path: loaded.path, name: loaded.name, version: loaded.info.version, secretMembers: loaded.secretConfigMembers)
             })
         return document.jsonText
     }
