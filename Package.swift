@@ -6,6 +6,9 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// `scripts/fuzz` sets MCPGATE_FUZZ=1 (Tests/fuzz/README.md).
+let fuzzing = Context.environment["MCPGATE_FUZZ"] == "1"
+
 let package = Package(
     name: "mcpgate",
     platforms: [.macOS(.v15)],
@@ -157,8 +160,10 @@ let package = Package(
             ],
             path: "Sources/Host",
             exclude: ["Session", "Upstream"],
-            swiftSettings: swiftSettings,
-            plugins: ["EmbedUIAssets"]
+            // The fuzz build (below) compiles every tool with libFuzzer's flags too, which a build-time executable
+            // cannot link with: it goes without the UI.
+            swiftSettings: swiftSettings + (fuzzing ? [.define("MCPGATE_NO_EMBEDDED_UI")] : []),
+            plugins: fuzzing ? [] : ["EmbedUIAssets"]
         ),
         .executableTarget(
             name: "mcpgate",
@@ -189,7 +194,7 @@ let package = Package(
 
 // The libFuzzer targets (Tests/fuzz/README.md), built and run by `scripts/fuzz` in their own scratch path
 // with `-sanitize=fuzzer`. Only declared when MCPGATE_FUZZ=1, so that ordinary builds never see them.
-if Context.environment["MCPGATE_FUZZ"] == "1" {
+if fuzzing {
     package.targets += [
         .executableTarget(
             name: "FuzzRequestEntry",

@@ -84,3 +84,8 @@ struct UIAssets: Sendable {
         ("cache-control", "no-cache"),
     ]
 }
+
+#if MCPGATE_NO_EMBEDDED_UI
+/// The fuzz build has no UI (Package.swift): nothing is embedded.
+let embeddedUIFiles: [(path: String, base64: String)] = []
+#endif
