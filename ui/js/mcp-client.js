@@ -220,15 +220,9 @@ export class McpClient {
     const messages = parseMessages(text, type);
     const answer = handlers.id === undefined ? null : messages.find((m) => m.id === handlers.id && ("result" in m || "error" in m));
     const rpcError = answer?.error || (!response.ok && messages.find((m) => m.error)?.error);
-    if (rpcError) throw new McpRpcError(rpcError, response.status);
-    if (!response.ok) {
-      throw new McpHttpError({
-        status: response.status,
-        statusText: response.statusText,
-        wwwAuthenticate: response.headers.get("WWW-Authenticate"),
-        body: text,
-      });
-    }
+    const wwwAuthenticate = response.headers.get("WWW-Authenticate");
+    if (rpcError) throw new McpRpcError(rpcError, response.status, wwwAuthenticate);
+    if (!response.ok) throw new McpHttpError({ status: response.status, statusText: response.statusText, wwwAuthenticate, body: text });
     if (handlers.id === undefined) return undefined;
     if (!answer) throw new Error(`no JSON-RPC response with id ${handlers.id} in the answer (HTTP ${response.status})`);
     return answer.result;

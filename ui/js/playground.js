@@ -167,13 +167,13 @@ export function createPlayground() {
   }
 
   function itemButton(tab, item) {
-    const name = item.name ?? item.uri ?? item.uriTemplate;
+    const name = tab === "resources" ? item.uri : tab === "templates" ? item.uriTemplate : item.name;
     const panel = tab === "tools" ? toolPanel : tab === "prompts" ? promptPanel : resourcePanel;
     const button = el("button", { type: "button", class: "item", [`data-${tab.replace(/s$/, "")}`]: name, onclick: () => {
       showDetail(panel, item);
       button.classList.add("selected");
     } },
-      el("span", { class: "item-name" }, item.title || name),
+      el("span", { class: "item-name" }, item.title || item.name || name),
       tab === "resources" || tab === "templates" ? el("code", { class: "item-uri" }, item.uri ?? item.uriTemplate) : null,
       item.description ? el("small", { class: "hint" }, item.description) : null);
     return button;

@@ -72,17 +72,22 @@ export function errorView(error) {
   if (error instanceof McpHttpError) {
     rows.push(el("div", { class: "result-title" }, error.relay ? `Relay error (HTTP ${error.status})` : `HTTP ${error.status}${error.statusText ? " " + error.statusText : ""}`));
     if (error.relay) rows.push(el("p", {}, error.message));
-    if (error.wwwAuthenticate) rows.push(el("div", { class: "www-authenticate" }, el("span", { class: "label" }, "WWW-Authenticate: "), el("code", {}, error.wwwAuthenticate)));
+    if (error.wwwAuthenticate) rows.push(challenge(error.wwwAuthenticate));
     if (error.body && !error.relay) rows.push(el("pre", { class: "content text" }, error.body));
   } else if (error instanceof McpRpcError) {
-    rows.push(el("div", { class: "result-title" }, `JSON-RPC error ${error.code}${error.status && error.status !== 200 ? ` (HTTP ${error.status})` : ""}`));
-    rows.push(el("p", {}, error.message));
+    if (error.status >= 400) rows.push(el("div", { class: "result-title" }, `HTTP ${error.status}`));
+    rows.push(el("div", { class: error.status >= 400 ? "" : "result-title" }, `JSON-RPC error ${error.code}: ${error.message}`));
+    if (error.wwwAuthenticate) rows.push(challenge(error.wwwAuthenticate));
     if (error.data !== undefined) rows.push(el("pre", { class: "json" }, pretty(error.data)));
   } else {
     rows.push(el("div", { class: "result-title" }, "Error"), el("p", {}, String(error?.message || error)));
   }
   const status = error?.status ?? "";
   return el("div", { class: "result error", role: "alert", "data-kind": "error", "data-status": String(status) }, rows);
+}
+
+function challenge(value) {
+  return el("div", { class: "www-authenticate" }, el("span", { class: "header-name" }, "WWW-Authenticate: "), el("code", {}, value));
 }
 
 function dataUrl(mimeType, base64) {
