@@ -28,9 +28,11 @@ replace(document.getElementById("nav"), navLinks.overview, navLinks.playground, 
 replace(main, overview.element, playground.element);
 
 let playgroundRoutesLoaded = false;
+let followedLink = null; // the query of the deep link followed last: going back to it in history does not run it again
 
-/** Shows the page for the current location; follows a playground deep link. */
-async function route() {
+/** Shows the page for the current location; follows a playground deep link (unless `fromHistory` returns to
+ *  the one followed last). */
+async function route(fromHistory = false) {
   const page = location.pathname.replace(/\/+$/, "").endsWith("/playground") ? "playground" : "overview";
   for (const [name, p] of Object.entries(pages)) {
     p.element.hidden = name !== page;
@@ -44,7 +46,10 @@ async function route() {
   } else {
     if (!playgroundRoutesLoaded) await loadPlaygroundRoutes();
     const link = readDeepLink(location.search);
-    if (link) await playground.open(link);
+    if (link && !(fromHistory && location.search === followedLink)) {
+      followedLink = location.search;
+      await playground.open(link);
+    }
   }
   forget.hidden = !adminToken();
 }
@@ -65,5 +70,5 @@ document.addEventListener("click", (e) => {
   history.pushState(null, "", a.getAttribute("href"));
   route();
 });
-window.addEventListener("popstate", () => route());
+window.addEventListener("popstate", () => route(true));
 route();

@@ -141,7 +141,7 @@ export function createPlayground() {
     replace(status, el("dl", { class: "facts" },
       el("dt", {}, "Era"), el("dd", { id: "conn-era" }, info.era === "handshake" ? "handshake" : info.era, era === "auto" ? el("span", { class: "muted" }, " (chosen by auto)") : null),
       el("dt", {}, "Protocol version"), el("dd", { id: "conn-version" }, info.protocolVersion ?? "—"),
-      el("dt", {}, "Session id"), el("dd", {}, el("code", { id: "conn-session", class: "wrap" }, info.sessionId ?? "none (sessionless)")),
+      el("dt", {}, "Session id"), el("dd", {}, el("code", { id: "conn-session", title: info.sessionId ?? "" }, info.sessionId ?? "none (sessionless)")),
       el("dt", {}, "Server"), el("dd", { id: "conn-server" }, server)));
   }
 

@@ -89,7 +89,7 @@ function missing(errors, s, path, required) {
 
 function textField(s, path, required) {
   const input = el("input", { type: "text", "data-path": key(path), name: key(path) });
-  if (s.default !== undefined) input.value = String(s.default);
+  if (s.default != null) input.value = String(s.default);
   return {
     node: labelled(s, path, required, input),
     read: (errors) => (input.value === "" ? missing(errors, s, path, required) : input.value),
@@ -99,7 +99,7 @@ function textField(s, path, required) {
 
 function numberField(s, path, required) {
   const input = el("input", { type: "number", step: s.type === "integer" ? "1" : "any", "data-path": key(path), name: key(path) });
-  if (s.default !== undefined) input.value = String(s.default);
+  if (s.default != null) input.value = String(s.default);
   return {
     node: labelled(s, path, required, input),
     read(errors) {
@@ -116,7 +116,7 @@ function numberField(s, path, required) {
 }
 
 function booleanField(s, path, required) {
-  if (required || s.default !== undefined) {
+  if (required || s.default != null) {
     const input = el("input", { type: "checkbox", "data-path": key(path), name: key(path) });
     input.checked = s.default === true;
     return {
@@ -134,13 +134,13 @@ function enumField(s, path, required) {
 
 function choiceField(s, path, required, values) {
   const select = el("select", { "data-path": key(path), name: key(path) },
-    required && s.default !== undefined ? null : el("option", { value: "" }, "—"),
+    required && s.default != null ? null : el("option", { value: "" }, "—"),
     values.map((v, i) => el("option", { value: String(i) }, typeof v === "string" ? v : JSON.stringify(v))));
   const write = (v) => {
     const i = values.findIndex((x) => x === v);
     select.value = i < 0 ? "" : String(i);
   };
-  if (s.default !== undefined) write(s.default);
+  if (s.default != null) write(s.default);
   return {
     node: labelled(s, path, required, select),
     read: (errors) => (select.value === "" ? missing(errors, s, path, required) : values[Number(select.value)]),
@@ -162,12 +162,16 @@ function objectField(s, path, root, required) {
   return {
     node,
     read(errors) {
+      // An optional object left empty is omitted, and its required fields are only required once it is used.
+      const own = [];
       const out = {};
       for (const [name, f] of fields) {
-        const v = f.read(errors);
+        const v = f.read(own);
         if (v !== undefined) out[name] = v;
       }
-      return Object.keys(out).length || required || !path.length ? out : undefined;
+      const used = Object.keys(out).length > 0 || required || !path.length;
+      if (used) errors.push(...own);
+      return used ? out : undefined;
     },
     write(v) {
       for (const [name, f] of fields) f.write(v && typeof v === "object" ? v[name] : undefined);
