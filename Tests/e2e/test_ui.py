@@ -243,6 +243,9 @@ def test_prompt_resource_and_template(browser, gw, era):
     browser.click("#disconnect")
     browser.text_of("#connection", "Not connected")
     assert not browser.all("#list-tools [data-tool]")
+    if era == "handshake":  # the session is ended, not just forgotten
+        browser.text_of("#request-log-rows tr:first-child", "DELETE")
+        assert browser.find("#request-log-rows tr:first-child td.status").text == "200"
 
 
 NESTED_SCHEMA = {

@@ -99,7 +99,9 @@ function routeCard(route) {
   return el("div", { class: "route", "data-route": route.name || route.identity || "" },
     el("h4", {}, route.name || route.identity || "route", route.name && route.identity ? el("span", { class: "muted" }, ` ${route.identity}`) : null),
     dl([
-      ["Matches", (route.matches || []).map((m) => el("code", { class: "match" }, Object.entries(m).map(([k, v]) => `${k} ${v}`).join(", ")))],
+      ["Matches", (route.matches || []).length
+        ? route.matches.map((m) => el("code", { class: "match" }, Object.entries(m).map(([k, v]) => `${k} ${v}`).join(", ")))
+        : "every path"],
       ["Endpoint", route.endpoint
         ? el("span", {}, el("code", { class: "endpoint" }, route.endpoint), " ",
             el("a", { class: "button small", href: playgroundLink({ endpoint: route.endpoint }), "data-nav": "", "data-try": route.endpoint }, "Try in playground"))
