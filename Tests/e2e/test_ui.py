@@ -28,6 +28,7 @@ import pytest
 import harness
 from browser import Browser, browser_missing, publish
 from jwt_issuer import Issuer, jwt_plugin_missing
+from test_federation import PagedUpstream
 
 pytestmark = [pytest.mark.skipif(browser_missing() is not None, reason=browser_missing() or ""), pytest.mark.timeout(60)]
 
@@ -246,6 +247,27 @@ def test_prompt_resource_and_template(browser, gw, era):
     if era == "handshake":  # the session is ended, not just forgotten
         browser.text_of("#request-log-rows tr:first-child", "DELETE")
         assert browser.find("#request-log-rows tr:first-child td.status").text == "200"
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_tool_list_follows_next_cursor(browser, mprocs, era):
+    paged = PagedUpstream("ui-paged", mprocs.logdir)  # tools/list two tools per page
+    mprocs.started.append(paged)
+    paged.spawn().wait_ready()
+    g = mprocs.gateway({"paged": [paged.url]}, name=f"gw-ui-paged-{era}")
+    connect(browser, g, era)
+    connected(browser, era)
+    names = {e.get_attribute("data-tool") for e in browser.all("#list-tools [data-tool]")}
+    assert {"add", "slow", "greet", "ask_name_legacy", "whoami", "replica", "count", "weather"} <= names, names
+
+
+def test_relay_failure_is_shown_as_such(browser, gw, console):
+    console.expect_http(502)
+    nothing = f"http://127.0.0.1:{harness.free_port()}/mcp"
+    connect(browser, gw, "handshake", endpoint=nothing)
+    error = browser.find('#connect-error [data-kind="error"]')
+    assert "Relay error" in error.text and "127.0.0.1" in error.text, error.text
+    assert error.get_attribute("data-status") == "502"
 
 
 NESTED_SCHEMA = {

@@ -23,7 +23,7 @@ export function setAdminToken(token) {
 }
 
 /** Whether `response` is the admin server refusing the admin token (not an endpoint's 401 passed through the relay). */
-export function isAdminChallenge(response) {
+function isAdminChallenge(response) {
   return response.status === 401 && (response.headers.get("WWW-Authenticate") || "").includes(ADMIN_REALM);
 }
 

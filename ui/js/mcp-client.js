@@ -38,12 +38,13 @@ export class McpClient {
     this.tools = new Map(); // name → tool, from the last tools/list (for Mcp-Param-* headers)
   }
 
-  /** Connects in `era` ("auto" | "handshake" | "2026-07-28"); resolves to {era, protocolVersion, sessionId, serverInfo}. */
+  /** Connects in `era` ("auto" | "handshake" | "2026-07-28"); resolves to {era, protocolVersion, sessionId, serverInfo, instructions}. */
   async connect(era) {
     if (era === "handshake") await this.initialize();
     else if (era === MODERN_VERSION) await this.discover();
     else if (!(await this.probeModern())) await this.initialize();
-    return { era: this.era, protocolVersion: this.protocolVersion, sessionId: this.sessionId, serverInfo: this.serverInfo };
+    const { protocolVersion, sessionId, serverInfo, instructions } = this;
+    return { era: this.era, protocolVersion, sessionId, serverInfo, instructions };
   }
 
   /** The auto probe: true when the server took server/discover at 2026-07-28, false when it should get the handshake.

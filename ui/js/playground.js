@@ -139,10 +139,11 @@ export function createPlayground() {
     if (!info) return replace(status, text);
     const server = info.serverInfo ? `${info.serverInfo.name ?? "?"} ${info.serverInfo.version ?? ""}`.trim() : "—";
     replace(status, el("dl", { class: "facts" },
-      el("dt", {}, "Era"), el("dd", { id: "conn-era" }, info.era === "handshake" ? "handshake" : info.era, era === "auto" ? el("span", { class: "muted" }, " (chosen by auto)") : null),
+      el("dt", {}, "Era"), el("dd", { id: "conn-era" }, info.era, era === "auto" ? el("span", { class: "muted" }, " (chosen by auto)") : null),
       el("dt", {}, "Protocol version"), el("dd", { id: "conn-version" }, info.protocolVersion ?? "—"),
       el("dt", {}, "Session id"), el("dd", {}, el("code", { id: "conn-session", title: info.sessionId ?? "" }, info.sessionId ?? "none (sessionless)")),
-      el("dt", {}, "Server"), el("dd", { id: "conn-server" }, server)));
+      el("dt", {}, "Server"), el("dd", { id: "conn-server" }, server)),
+      info.instructions ? el("p", { class: "instructions muted", id: "conn-instructions" }, info.instructions) : null);
   }
 
   async function loadLists() {

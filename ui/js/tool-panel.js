@@ -163,7 +163,7 @@ export function createToolPanel(context) {
     }
   }
 
-  return { element, show, hide, fill, run, current: () => tool };
+  return { element, show, hide, fill, run };
 }
 
 /** One notification of a run: progress (a bar and its message), a log message, or anything else as JSON. */
