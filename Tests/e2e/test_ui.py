@@ -29,6 +29,7 @@ import harness
 from browser import Browser, browser_missing, publish
 from jwt_issuer import Issuer, jwt_plugin_missing
 from test_federation import PagedUpstream
+from test_upstream_hardening import Hostile
 
 pytestmark = [pytest.mark.skipif(browser_missing() is not None, reason=browser_missing() or ""), pytest.mark.timeout(60)]
 
@@ -259,6 +260,20 @@ def test_tool_list_follows_next_cursor(browser, mprocs, era):
     connected(browser, era)
     names = {e.get_attribute("data-tool") for e in browser.all("#list-tools [data-tool]")}
     assert {"add", "slow", "greet", "ask_name_legacy", "whoami", "replica", "count", "weather"} <= names, names
+
+
+def test_auto_falls_back_to_the_handshake_when_discover_is_refused(browser, gw, mprocs, console):
+    legacy = Hostile("ui-legacy-only", mprocs.logdir, "status", "400")  # initialize works; anything else: 400, no body
+    mprocs.started.append(legacy)
+    legacy.start()
+    console.expect_http(400)
+    connect(browser, gw, "auto", endpoint=legacy.url)  # any endpoint, through the relay
+    era = browser.text_of("#conn-era", "handshake")
+    assert "chosen by auto" in era, era
+    assert browser.find("#conn-session").text == "upstream-secret-session"
+    probes = [r for r in legacy.received("POST") if '"server/discover"' in json.dumps(r)]
+    assert probes, f"auto did not probe server/discover first: {legacy.received()}"
+    browser.text_of('#list-tools [data-kind="error"]', "HTTP 400")
 
 
 def test_relay_failure_is_shown_as_such(browser, gw, console):
