@@ -151,11 +151,9 @@ export class McpClient {
     return this.exchange(method, "POST", headers, JSON.stringify(message), { ...handlers, id });
   }
 
-  /** A notification (202 expected, no answer read). */
-  async notify(method, params) {
-    const message = { jsonrpc: "2.0", method };
-    if (params || this.era === MODERN_VERSION) message.params = this.withMeta(params || {});
-    await this.exchange(method, "POST", this.headers(method, params || {}), JSON.stringify(message));
+  /** A handshake-era notification such as notifications/initialized (202 expected, no answer read). */
+  async notify(method) {
+    await this.exchange(method, "POST", this.headers(method), JSON.stringify({ jsonrpc: "2.0", method }));
   }
 
   /** params with the 2026-07-28 _meta envelope added (merged with the caller's _meta); unchanged in the handshake era. */

@@ -3,12 +3,13 @@
 
 /** Yields {event, data, id} for every event of `body` (a ReadableStream of bytes) as soon as its blank
  *  line arrives; an event left unterminated when the stream ends is yielded too. Events without data
- *  lines are not yielded. */
+ *  lines are not yielded. A consumer that stops early (break, return, throw) cancels the body. */
 export async function* readEvents(body) {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
   let event = newEvent();
+  let ended = false;
   try {
     for (;;) {
       const { value, done } = await reader.read();
@@ -27,13 +28,15 @@ export async function* readEvents(body) {
         }
       }
       if (done) {
+        ended = true;
         if (buffer !== "") addField(event, buffer);
         if (event.data.length) yield finished(event);
         return;
       }
     }
   } finally {
-    reader.releaseLock();
+    if (ended) reader.releaseLock();
+    else reader.cancel().catch(() => {});
   }
 }
 
