@@ -115,7 +115,9 @@ function routeCard(route) {
 
 function policyView(p) {
   return el("details", { class: "policy" },
-    el("summary", {}, el("strong", {}, p.kind), p.path ? el("code", {}, ` ${p.path}`) : null, p.failOpen ? badge("fail open", false) : null),
+    el("summary", {}, el("strong", {}, p.kind),
+      p.plugin ? el("span", { class: "muted" }, ` ${p.plugin.name ?? ""} ${p.plugin.version ?? ""}`) : null,
+      p.path ? el("code", {}, ` ${p.path}`) : null, p.failOpen ? badge("fail open", false) : null),
     el("pre", { class: "json" }, pretty(p.config ?? {})));
 }
 
@@ -130,7 +132,7 @@ function targetView(t) {
 function replicaRow(r) {
   return el("tr", { class: "replica", "data-url": r.url },
     el("td", {}, el("code", {}, r.url)),
-    el("td", {}, badge(r.reachable ? "reachable" : "unreachable", r.reachable), r.probeError ? el("small", { class: "hint" }, r.probeError) : null),
+    el("td", {}, reachability(r.reachable), r.probeError ? el("small", { class: "hint" }, r.probeError) : null),
     el("td", { class: "num" }, String(r.requests ?? "—")),
     el("td", { class: "num" }, String(r.failures ?? "—")),
     el("td", { class: "num" }, String(r.inFlight ?? "—")),
@@ -138,6 +140,13 @@ function replicaRow(r) {
     el("td", { class: "num" }, `${r.sessionsOpened ?? "—"} / ${r.sessionsClosed ?? "—"} closed`),
     el("td", {}, when(r.lastOkAt)),
     el("td", {}, r.lastError ? el("span", {}, r.lastError, el("small", { class: "hint" }, when(r.lastErrorAt))) : "—"));
+}
+
+/** The probe's verdict: reachable, unreachable, or not probed (null). */
+function reachability(reachable) {
+  if (reachable === true) return badge("reachable", true);
+  if (reachable === false) return badge("unreachable", false);
+  return el("span", { class: "badge" }, "not probed");
 }
 
 function dl(rows) {
