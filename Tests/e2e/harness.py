@@ -32,6 +32,10 @@ import pytest
 E2E_DIR = Path(__file__).resolve().parent
 REPO_ROOT = E2E_DIR.parent.parent
 UPSTREAM_SCRIPT = E2E_DIR / "servers" / "upstream.py"
+# The tools servers/upstream.py serves (without --cache-tests).
+UPSTREAM_TOOLS = frozenset({"add", "slow", "greet", "ask_name_legacy", "whoami", "replica", "count", "weather", "media"})
+PAGED_SCRIPT = E2E_DIR / "servers" / "paged.py"
+SCRIPTED_HOSTILE_SCRIPT = E2E_DIR / "servers" / "hostile_up_scripted.py"
 
 ACCEPT_BOTH = "application/json, text/event-stream"
 HANDSHAKE_VERSION = "2025-11-25"
@@ -204,6 +208,50 @@ class Upstream(ManagedProcess):
         while port_accepts(self.port) and time.monotonic() < deadline:
             time.sleep(0.05)
         return self.start()
+
+
+class PagedUpstream(Upstream):
+    """upstream.py with tools/list paginated two tools per page (servers/paged.py)."""
+
+    def spawn(self) -> PagedUpstream:
+        self._spawn([sys.executable, str(PAGED_SCRIPT), "--port", str(self.port), "--name", self.name, "--page-size", "2"])
+        return self
+
+
+class Hostile(ManagedProcess):
+    """One servers/hostile_up_scripted.py process on 127.0.0.1:<port>/mcp: an upstream that answers as its --mode scripts."""
+
+    kind = "upstream"
+
+    def __init__(self, name: str, logdir: Path, mode: str, arg: str = "", *flags: str, port: int | None = None):
+        super().__init__(name, logdir)
+        self.port = port or free_port()
+        self.argv = [sys.executable, str(SCRIPTED_HOSTILE_SCRIPT), "--port", str(self.port), "--mode", mode, *flags]
+        if arg:
+            self.argv.append(arg)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Hostile:
+        self._spawn(self.argv)
+        assert wait_until(lambda: port_accepts(self.port), 15), self.log_text()
+        return self
+
+    def received(self, method: str | None = None) -> list[dict[str, Any]]:
+        """The requests this server got (optionally only those with this HTTP method)."""
+        out = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                item = json.loads(line)
+                if method is None or item["method"] == method:
+                    out.append(item)
+        return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,21 +21,12 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 import harness
-from harness import RawSession, Upstream, expect_error, rpc
+from harness import PagedUpstream, RawSession, Upstream, expect_error, rpc
 
 pytestmark = pytest.mark.timeout(120)
 
-TOOLS = {"add", "slow", "greet", "ask_name_legacy", "whoami", "replica", "count", "weather"}
+TOOLS = harness.UPSTREAM_TOOLS
 TARGETS = ("alpha", "beta", "gamma")
-PAGED = Path(__file__).resolve().parent / "servers" / "paged.py"
-
-
-class PagedUpstream(Upstream):
-    """upstream.py with tools/list paginated two tools per page (servers/paged.py)."""
-
-    def spawn(self) -> PagedUpstream:
-        self._spawn([sys.executable, str(PAGED), "--port", str(self.port), "--name", self.name, "--page-size", "2"])
-        return self
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ from typing import Any
 import anyio
 import pytest
 
-from harness import HANDSHAKE_VERSION, MODERN_VERSION, ClientLog, dump, sdk_client
+from harness import HANDSHAKE_VERSION, MODERN_VERSION, UPSTREAM_TOOLS, ClientLog, dump, sdk_client
 
 MODES = ["legacy", MODERN_VERSION]
 TARGETS = ["direct", "gateway"]
-TOOLS = {"add", "slow", "greet", "ask_name_legacy", "whoami", "replica", "count", "weather"}
+TOOLS = UPSTREAM_TOOLS
 SLOW_STEPS = 4  # the upstream sleeps 0.15 s per step
 
 

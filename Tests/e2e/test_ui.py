@@ -28,8 +28,6 @@ import pytest
 import harness
 from browser import Browser, browser_missing, publish
 from jwt_issuer import Issuer, jwt_plugin_missing
-from test_federation import PagedUpstream
-from test_upstream_hardening import Hostile
 
 pytestmark = [pytest.mark.skipif(browser_missing() is not None, reason=browser_missing() or ""), pytest.mark.timeout(60)]
 
@@ -168,6 +166,23 @@ def test_connect_lists_tools_and_runs_add_from_the_form(browser, gw, era):
 
 
 @pytest.mark.parametrize("era", ERAS)
+def test_images_resource_links_and_embedded_resources_are_shown(browser, gw, era):
+    connect(browser, gw, era)
+    connected(browser, era)
+    run_tool(browser, "media")
+    result = '#run-result [data-kind="tool-result"]'
+    browser.text_of(result, "media follows")
+    image = browser.find(f"{result} img.content.image")
+    assert image.get_attribute("src").startswith("data:image/png;base64,iVBOR")
+    # Decoded and drawn: the CSP lets data: images through (a blocked one has no natural size).
+    assert browser.driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) == 1
+    link = browser.find(f"{result} .content.resource-link")
+    assert "test://static-text" in link.text and "static_text" in link.text, link.text
+    embedded = browser.find(f"{result} .content.resource")
+    assert "test://embedded" in embedded.text and "embedded text" in embedded.text, embedded.text
+
+
+@pytest.mark.parametrize("era", ERAS)
 def test_progress_and_log_messages_are_shown_before_the_result(browser, gw, era):
     connect(browser, gw, era)
     connected(browser, era)
@@ -252,18 +267,18 @@ def test_prompt_resource_and_template(browser, gw, era):
 
 @pytest.mark.parametrize("era", ERAS)
 def test_tool_list_follows_next_cursor(browser, mprocs, era):
-    paged = PagedUpstream("ui-paged", mprocs.logdir)  # tools/list two tools per page
+    paged = harness.PagedUpstream("ui-paged", mprocs.logdir)  # tools/list two tools per page
     mprocs.started.append(paged)
     paged.spawn().wait_ready()
     g = mprocs.gateway({"paged": [paged.url]}, name=f"gw-ui-paged-{era}")
     connect(browser, g, era)
     connected(browser, era)
     names = {e.get_attribute("data-tool") for e in browser.all("#list-tools [data-tool]")}
-    assert {"add", "slow", "greet", "ask_name_legacy", "whoami", "replica", "count", "weather"} <= names, names
+    assert harness.UPSTREAM_TOOLS <= names, names
 
 
 def test_auto_falls_back_to_the_handshake_when_discover_is_refused(browser, gw, mprocs, console):
-    legacy = Hostile("ui-legacy-only", mprocs.logdir, "status", "400")  # initialize works; anything else: 400, no body
+    legacy = harness.Hostile("ui-legacy-only", mprocs.logdir, "status", "400")  # initialize works; anything else: 400, no body
     mprocs.started.append(legacy)
     legacy.start()
     console.expect_http(400)

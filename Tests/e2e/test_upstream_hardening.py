@@ -8,11 +8,8 @@ request it gets, with its headers, to its log)."""
 
 from __future__ import annotations
 
-import json
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -20,47 +17,10 @@ import pytest
 
 import harness
 from harness import (
-    INIT_PARAMS, RawSession, base_headers, encode_body, expect_error, free_port, modern_request, port_accepts, rpc,
+    INIT_PARAMS, Hostile, RawSession, base_headers, encode_body, expect_error, free_port, modern_request, rpc,
 )
 
-SCRIPT = harness.E2E_DIR / "servers" / "hostile_up_scripted.py"
 SECRET = "DB_PASSWORD=hunter2"
-
-
-class Hostile(harness.ManagedProcess):
-    """One hostile_up_scripted.py process on 127.0.0.1:<port>/mcp."""
-
-    kind = "upstream"
-
-    def __init__(self, name: str, logdir: Path, mode: str, arg: str = "", *flags: str, port: int | None = None):
-        super().__init__(name, logdir)
-        self.port = port or free_port()
-        self.argv = [sys.executable, str(SCRIPT), "--port", str(self.port), "--mode", mode, *flags]
-        if arg:
-            self.argv.append(arg)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/mcp"
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Hostile:
-        self._spawn(self.argv)
-        assert harness.wait_until(lambda: port_accepts(self.port), 15), self.log_text()
-        return self
-
-    def received(self, method: str | None = None) -> list[dict[str, Any]]:
-        """The requests this server got (optionally only those with this HTTP method)."""
-        out = []
-        for line in self.log_path.read_text(errors="replace").splitlines():
-            if line.startswith("{"):
-                item = json.loads(line)
-                if method is None or item["method"] == method:
-                    out.append(item)
-        return out
 
 
 def hostile(procs, mode: str, arg: str = "", *flags: str, port: int | None = None) -> Hostile:

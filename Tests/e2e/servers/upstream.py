@@ -22,6 +22,9 @@ from mcp.server.caching import CacheHint
 from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve
 
 _args: argparse.Namespace | None = None
+# A 1x1 PNG (one opaque blue pixel), base64: the image the `media` tool returns.
+_PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+
 _calls = 0  # tool calls served by this process (count() included)
 _reads: dict[str, int] = {}  # reads of count://{key}, per key
 _registered: list[str] = []  # tools added by register_tool()
@@ -117,6 +120,19 @@ def build(name: str, port: int, cache_tests: bool = False) -> MCPServer:
         """2026 Mcp-Param-Region header test."""
         _bump()
         return f"sunny in {city} ({region})"
+
+    @mcp.tool()
+    def media() -> list[types.ContentBlock]:
+        """One of each non-text content kind: an image, a resource link and an embedded resource."""
+        _bump()
+        return [
+            types.TextContent(type="text", text="media follows"),
+            types.ImageContent(type="image", data=_PIXEL_PNG, mime_type="image/png"),
+            types.ResourceLink(type="resource_link", uri="test://static-text", name="static_text", mime_type="text/plain"),
+            types.EmbeddedResource(
+                type="resource", resource=types.TextResourceContents(uri="test://embedded", mime_type="text/plain", text="embedded text")
+            ),
+        ]
 
     @mcp.resource("test://static-text")
     def static_text() -> str:
