@@ -218,7 +218,7 @@ class PagedUpstream(Upstream):
         return self
 
 
-class Hostile(ManagedProcess):
+class ScriptedHostile(ManagedProcess):
     """One servers/hostile_up_scripted.py process on 127.0.0.1:<port>/mcp: an upstream that answers as its --mode scripts."""
 
     kind = "upstream"
@@ -238,7 +238,7 @@ class Hostile(ManagedProcess):
     def origin(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> Hostile:
+    def start(self) -> ScriptedHostile:
         self._spawn(self.argv)
         assert wait_until(lambda: port_accepts(self.port), 15), self.log_text()
         return self

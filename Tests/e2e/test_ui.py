@@ -278,7 +278,7 @@ def test_tool_list_follows_next_cursor(browser, mprocs, era):
 
 
 def test_auto_falls_back_to_the_handshake_when_discover_is_refused(browser, gw, mprocs, console):
-    legacy = harness.Hostile("ui-legacy-only", mprocs.logdir, "status", "400")  # initialize works; anything else: 400, no body
+    legacy = harness.ScriptedHostile("ui-legacy-only", mprocs.logdir, "status", "400")  # initialize works; anything else: 400, no body
     mprocs.started.append(legacy)
     legacy.start()
     console.expect_http(400)

@@ -17,14 +17,14 @@ import pytest
 
 import harness
 from harness import (
-    INIT_PARAMS, Hostile, RawSession, base_headers, encode_body, expect_error, free_port, modern_request, rpc,
+    INIT_PARAMS, ScriptedHostile, RawSession, base_headers, encode_body, expect_error, free_port, modern_request, rpc,
 )
 
 SECRET = "DB_PASSWORD=hunter2"
 
 
-def hostile(procs, mode: str, arg: str = "", *flags: str, port: int | None = None) -> Hostile:
-    h = Hostile(procs._name(f"hostile-{mode}-"), procs.logdir, mode, arg, *flags, port=port)
+def hostile(procs, mode: str, arg: str = "", *flags: str, port: int | None = None) -> ScriptedHostile:
+    h = ScriptedHostile(procs._name(f"hostile-{mode}-"), procs.logdir, mode, arg, *flags, port=port)
     procs.started.append(h)
     return h.start()
 
