@@ -624,7 +624,7 @@ typedef struct mcpgate_plugin {
      *  NULL-terminated array of static strings; may be NULL. Wherever a member of one of these names
      *  appears in an instance's config, at any depth, the admin overview shows "[redacted]" instead of
      *  its value. (The host also redacts members whose name says secret, and private JWK members.) */
-    const char *const *MCPGATE_NULLABLE secret_config_members;
+    const char *MCPGATE_NULLABLE const *MCPGATE_NULLABLE secret_config_members;
 } mcpgate_plugin;
 
 /** The type of the entry point. */

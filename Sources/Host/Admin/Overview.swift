@@ -104,8 +104,9 @@ enum Overview {
             policies.append(policy(kind: builtin.policy, config: body, failOpen: false, loaded: plugin(builtin.plugin), path: nil))
         }
         for reference in route.policies.plugins {
+            let loaded = plugin(reference.path)
             policies.append(
-                policy(kind: "plugin", config: reference.config, failOpen: reference.failOpen, loaded: plugin(reference.path), path: reference.path))
+                policy(kind: "plugin", config: reference.config, failOpen: reference.failOpen, loaded: loaded, path: reference.path))
         }
         let targets: [JSONValue] = route.backend.targets.map { target in
             .object([
