@@ -1,4 +1,5 @@
 import Logging
+import MCPGateSession
 import MCPGateUpstream
 import PluginAPI
 
@@ -19,6 +20,9 @@ final class GatewayServices: Sendable {
     /// What plugins reach through the host table: KV store, metrics, clocks, logs. One per process, so KV
     /// entries (rate-limit buckets, cache entries) and plugin metric families survive reloads.
     let plugins: HostServices
+    /// This process among the gateway's replicas, drawn at start: sealed into sessions and streams only this
+    /// process can serve (stdio and upstream SSE members, client `/sse` streams).
+    let replica = ReplicaID.random()
 
     init(upstream: UpstreamClient, metrics: GatewayMetrics, plugins: HostServices, health: EndpointHealthBoard = EndpointHealthBoard()) {
         self.upstream = upstream

@@ -1,0 +1,28 @@
+/// This gateway process among its replicas: 16 random bytes drawn at start. Sealed into what only this process
+/// can serve (a session member that is a local process or upstream stream, a client's HTTP+SSE stream), so
+/// another replica recognises such a token and answers 404 instead of guessing.
+public struct ReplicaID: Sendable, Hashable, CustomStringConvertible {
+    public static let byteCount = 16
+    /// Exactly `byteCount` bytes.
+    public let bytes: [UInt8]
+
+    /// Nil unless `bytes` has exactly `byteCount` bytes.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == Self.byteCount else { return nil }
+        self.bytes = bytes
+    }
+
+    /// A fresh random id.
+    public static func random() -> ReplicaID {
+        var generator = SystemRandomNumberGenerator()
+        return ReplicaID(bytes: (0..<byteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) })!
+    }
+
+    /// The first four bytes in hex, for the log.
+    public var description: String {
+        bytes.prefix(4).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+}
