@@ -57,11 +57,17 @@ package final class UpstreamClient: Sendable {
         on eventLoop: any EventLoop,
         handler: any UpstreamResponseHandler
     ) -> UpstreamCall {
+        if let dispatch = request.channel {
+            return UpstreamCall(
+                ChannelCall.start(
+                    request, over: dispatch, on: eventLoop, requestTimeout: TimeAmount(settings.requestTimeout),
+                    idleTimeout: TimeAmount(settings.streamIdleTimeout), handler: handler))
+        }
         guard let target = request.endpoint.target else {
             let url = request.endpoint.endpoint.url
             let failing = FailingHandler(handler: handler)
             eventLoop.execute { failing.handler.upstreamFailed(UpstreamError.invalidURL(url)) }
-            return UpstreamCall(task: nil)
+            return UpstreamCall(nil)
         }
         let task = UpstreamTask(
             target: target, request: request, eventLoop: eventLoop, pool: pool(for: eventLoop),
@@ -73,7 +79,7 @@ package final class UpstreamClient: Sendable {
         } else {
             eventLoop.execute { task.start(requestTimeout: requestTimeout) }
         }
-        return UpstreamCall(task: task)
+        return UpstreamCall(task)
     }
 
     /// Sends one request and reads its answer with an `UpstreamAnswerReader` reporting to `sink` on
@@ -125,20 +131,28 @@ package struct UpstreamRequest {
     package var method: HTTPMethod
     package var headers: HTTPHeaders
     package var body: ByteBuffer?
+    /// Set for a target reached over a channel (a stdio process, an upstream HTTP+SSE session): the request
+    /// goes there, as one line, instead of to `endpoint` over HTTP.
+    package var channel: ChannelDispatch?
 
-    package init(endpoint: ResolvedEndpoint, method: HTTPMethod, headers: HTTPHeaders, body: ByteBuffer?) {
+    package init(endpoint: ResolvedEndpoint, method: HTTPMethod, headers: HTTPHeaders, body: ByteBuffer?, channel: ChannelDispatch? = nil) {
         self.endpoint = endpoint
         self.method = method
         self.headers = headers
         self.body = body
+        self.channel = channel
     }
 }
 
-/// A handle on an upstream request in flight.
+/// A handle on an upstream request in flight (over HTTP or a channel).
 package struct UpstreamCall {
-    fileprivate let task: UpstreamTask?
+    fileprivate let task: (any UpstreamCancellable)?
 
-    /// Stops the request; the handler gets `upstreamFailed` unless it already finished. The connection
+    init(_ task: (any UpstreamCancellable)?) {
+        self.task = task
+    }
+
+    /// Stops the request; the handler gets `upstreamFailed` unless it already finished. An HTTP connection
     /// is closed, never returned to the pool.
     package func cancel() {
         task?.cancel()

@@ -9,7 +9,7 @@ import NIOHTTP1
 ///
 /// `@unchecked Sendable`: confined to `eventLoop` (the exchange's, which is also the loop of every
 /// connection it runs on); only `cancel()` may be called from elsewhere, and it hops.
-package final class UpstreamTask: @unchecked Sendable {
+package final class UpstreamTask: UpstreamCancellable, @unchecked Sendable {
     package let eventLoop: any EventLoop
     private let pool: UpstreamLoopPool
     private(set) var target: UpstreamTarget
