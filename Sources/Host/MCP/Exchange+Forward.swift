@@ -31,12 +31,13 @@ extension Exchange {
             return
         }
         let requests = calls.map { call in
-            UpstreamRequest(
-                endpoint: call.endpoint, method: .POST,
-                headers: upstreamHeaders(
-                    for: call.target, accept: UpstreamHeaders.acceptBoth, contentType: true, upstreamSessionID: call.upstreamSessionID,
-                    protocolVersion: call.protocolVersion, overrides: call.headerOverrides),
-                body: call.body)
+            overChannel(
+                UpstreamRequest(
+                    endpoint: call.endpoint, method: .POST,
+                    headers: upstreamHeaders(
+                        for: call.target, accept: UpstreamHeaders.acceptBoth, contentType: true, upstreamSessionID: call.upstreamSessionID,
+                        protocolVersion: call.protocolVersion, overrides: call.headerOverrides),
+                    body: call.body))
         }
         let readers = FanOut.forward(
             requests, client: services.upstream, on: eventLoop, limits: answerLimits,
@@ -97,8 +98,9 @@ extension Exchange {
         return upstreamHeaders
     }
 
-    /// POSTs `message` (its original bytes, or `body` when it was changed) to `endpoint` and answers the
-    /// client from what comes back (`ResponseRelay`).
+    /// POSTs `message` (its original bytes, or `body` when it was changed) to `endpoint` (or over its channel)
+    /// and answers the client from what comes back (`ResponseRelay`). `onLease`: told which pooled channel
+    /// took the request.
     func forward(
         message: RPCMessage,
         body: ByteBuffer? = nil,
@@ -109,7 +111,8 @@ extension Exchange {
         purpose: ResponseRelay.Purpose,
         rewriteResult: ((RPCMessage) -> [UInt8]?)?,
         rewriteEvent: ((RPCMessage) -> Bool)? = nil,
-        headerOverrides: [(String, String)] = []
+        headerOverrides: [(String, String)] = [],
+        onLease: (@Sendable (UInt64) -> Void)? = nil
     ) {
         let upstreamHeaders = upstreamHeaders(
             for: target, accept: UpstreamHeaders.acceptBoth, contentType: true, upstreamSessionID: upstreamSessionID,
@@ -118,7 +121,8 @@ extension Exchange {
             exchange: self, purpose: purpose, requestIDJSON: message.idJSON, target: target.name, rewriteResult: rewriteResult,
             rewriteEvent: rewriteEvent)
         upstreamCall = relay.forward(
-            UpstreamRequest(endpoint: endpoint, method: .POST, headers: upstreamHeaders, body: body ?? request.body))
+            overChannel(
+                UpstreamRequest(endpoint: endpoint, method: .POST, headers: upstreamHeaders, body: body ?? request.body), onLease: onLease))
     }
 
     /// The bounds an upstream's answer is read within.

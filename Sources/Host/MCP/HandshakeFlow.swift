@@ -134,8 +134,8 @@ extension HandshakeFlow {
 
     func delete(route: RouteRuntime) {
         guard let session = openSession(route: route, idJSON: "null") else { return }
-        // Upstreams that keep no session have nothing to end.
-        let members = session.members.filter { $0.entry.upstreamSessionID != nil }
+        // Upstreams that keep no session have nothing to end; a session's own channel is closed.
+        let members = session.members.filter { $0.entry.upstreamSessionID != nil || $0.endpoint.channel != nil }
         guard !members.isEmpty else {
             answer(status: .ok, headers: HTTPHeaders(), body: nil)
             return
@@ -156,12 +156,13 @@ extension HandshakeFlow {
         _ method: HTTPMethod, to members: [SessionMember], accept: String, session: OpenedSession
     ) -> [UpstreamRequest] {
         members.map { member in
-            UpstreamRequest(
-                endpoint: member.endpoint, method: method,
-                headers: upstreamHeaders(
-                    for: member.target, accept: accept, contentType: false, upstreamSessionID: member.entry.upstreamSessionID,
-                    protocolVersion: session.state.protocolVersion),
-                body: nil)
+            overChannel(
+                UpstreamRequest(
+                    endpoint: member.endpoint, method: method,
+                    headers: upstreamHeaders(
+                        for: member.target, accept: accept, contentType: false, upstreamSessionID: member.entry.upstreamSessionID,
+                        protocolVersion: session.state.protocolVersion),
+                    body: nil))
         }
     }
 

@@ -75,12 +75,16 @@ extension RequestFlow {
     func forward(
         message: RPCMessage, body: ByteBuffer? = nil, target: TargetPool, endpoint: ResolvedEndpoint, upstreamSessionID: String?,
         protocolVersion: String?, purpose: ResponseRelay.Purpose, rewriteResult: ((RPCMessage) -> [UInt8]?)?,
-        rewriteEvent: ((RPCMessage) -> Bool)? = nil, headerOverrides: [(String, String)] = []
+        rewriteEvent: ((RPCMessage) -> Bool)? = nil, headerOverrides: [(String, String)] = [],
+        onLease: (@Sendable (UInt64) -> Void)? = nil
     ) {
         exchange.forward(
             message: message, body: body, target: target, endpoint: endpoint, upstreamSessionID: upstreamSessionID,
             protocolVersion: protocolVersion, purpose: purpose, rewriteResult: rewriteResult, rewriteEvent: rewriteEvent,
-            headerOverrides: headerOverrides)
+            headerOverrides: headerOverrides, onLease: onLease)
+    }
+    func overChannel(_ request: UpstreamRequest, onLease: (@Sendable (UInt64) -> Void)? = nil) -> UpstreamRequest {
+        exchange.overChannel(request, onLease: onLease)
     }
     func learnToolHeaders(from message: RPCMessage, target: TargetPool) { exchange.learnToolHeaders(from: message, target: target) }
 }

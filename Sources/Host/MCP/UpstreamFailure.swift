@@ -14,6 +14,10 @@ struct UpstreamFailure {
 
     init(_ error: any Error, target: String) {
         detail = String(describing: error)
+        if let failure = error as? ChannelFailure {
+            (message, gatewayError) = Self.channel(failure, target: target)
+            return
+        }
         let upstreamError = error as? UpstreamError
         if upstreamError?.isTimeout == true || Self.isConnectTimeout(error) {
             message = "Upstream '\(target)' did not answer in time"
@@ -48,6 +52,39 @@ struct UpstreamFailure {
         self.message = message
         self.gatewayError = gatewayError
         self.detail = detail
+    }
+
+    /// A channel's failure (a stdio process, an upstream HTTP+SSE session): what happened to the target, in
+    /// words that name it; limits are 503 with `Retry-After`, a lost upstream session is the client's 404.
+    private static func channel(_ failure: ChannelFailure, target: String) -> (String, GatewayError) {
+        func upstream(_ status: HTTPResponseStatus, _ text: String) -> (String, GatewayError) {
+            let message = "Upstream '\(target)' \(text)"
+            return (message, .upstream(status, target: target, message))
+        }
+        switch failure {
+        case .timeout, .endpointTimeout:
+            return upstream(.gatewayTimeout, failure == .timeout ? "did not answer in time" : "gave no endpoint in time")
+        case .processLimit(_, let key):
+            let message = "Too many processes for target '\(target)' (\(key))"
+            return (message, GatewayError(.serviceUnavailable, code: -32603, message, headers: [("retry-after", "5")]))
+        case .pendingLimit(_, let key):
+            let message = "Too many requests waiting for upstream '\(target)' (\(key))"
+            return (message, GatewayError(.serviceUnavailable, code: -32603, message, headers: [("retry-after", "5")]))
+        case .closed(.shutdown):
+            let message = "The gateway is shutting down"
+            return (message, GatewayError(.serviceUnavailable, code: -32603, message))
+        case .sessionLost:
+            return ("Upstream '\(target)' no longer knows the session", .sessionNotFound)
+        case .duplicateID:
+            let message = "A request with this id is already in flight in this session"
+            return (message, .invalidRequest(message))
+        case .spawnFailed:
+            return upstream(.badGateway, "could not be started")
+        case .tooManyBadLines:
+            return upstream(.badGateway, "wrote output that is not JSON-RPC")
+        case .exited, .streamEnded, .endpointRefused, .lineTooLong, .sendFailed, .closed:
+            return upstream(.badGateway, failure.description)
+        }
     }
 
     /// NIO's connect timeout (`ChannelError.connectTimeout`), alone or inside the happy-eyeballs

@@ -9,6 +9,9 @@ package struct ResolvedEndpoint: Sendable {
     package let redirects: RedirectPolicy
     /// Where requests to this endpoint are counted for the admin overview; nil: not counted.
     package var health: EndpointHealth?
+    /// Set when the endpoint is reached over a channel (a stdio process, an upstream HTTP+SSE session) rather
+    /// than by HTTP requests to `endpoint`: a session's own channel, or the target's pool.
+    package var channel: ChannelDispatch.Route?
 
     /// `redirectOrigins`: the target's `redirectOrigins`, in `UpstreamTarget.origin` form.
     package init?(_ endpoint: UpstreamEndpoint, redirectOrigins: [String] = [], health: EndpointHealth? = nil) {
@@ -17,5 +20,12 @@ package struct ResolvedEndpoint: Sendable {
         self.target = UpstreamTarget(url: endpoint.url)
         self.redirects = RedirectPolicy(origin: target?.origin ?? "", allowedOrigins: Set(redirectOrigins))
         self.health = health
+    }
+
+    /// The same endpoint, reached over `channel`.
+    package func over(_ channel: ChannelDispatch.Route) -> ResolvedEndpoint {
+        var copy = self
+        copy.channel = channel
+        return copy
     }
 }

@@ -72,6 +72,7 @@ package final class ChannelCall: UpstreamCancellable, ChannelReceiver, @unchecke
                 switch result {
                 case .success(let channel):
                     guard call.handler != nil else { return pool.release(channel, reusable: true) }
+                    dispatch.onLease?(channel.key)
                     call.run(on: channel)
                 case .failure(let error):
                     call.finish(failure: error as? ChannelFailure ?? .sendFailed(String(describing: error)))

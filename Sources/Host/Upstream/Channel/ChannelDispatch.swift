@@ -15,10 +15,13 @@ package struct ChannelDispatch: Sendable {
     package var id: JSONRPCID?
     /// `params._meta.progressToken` of a request.
     package var progressToken: JSONRPCID?
+    /// Told (on the caller's loop) which pooled channel took the request, before it is sent.
+    package var onLease: (@Sendable (UInt64) -> Void)?
 
-    package init(route: Route, id: JSONRPCID?, progressToken: JSONRPCID?) {
+    package init(route: Route, id: JSONRPCID?, progressToken: JSONRPCID?, onLease: (@Sendable (UInt64) -> Void)? = nil) {
         self.route = route
         self.id = id
         self.progressToken = progressToken
+        self.onLease = onLease
     }
 }
