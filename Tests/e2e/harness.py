@@ -619,6 +619,74 @@ def pipe_inodes(pid: int) -> set[str]:
     return {t for t in fd_targets(pid).values() if t.startswith("pipe:")}
 
 
+class StreamedCall:
+    """One request POSTed on a thread of its own and read to the end, for calls a test acts on while they run
+    (kill the process serving it, restart the upstream, fill a limit). `started` is set once the first SSE
+    data line arrived or the answer is complete; `message` is then the JSON-RPC response with the request's id,
+    whether it came as application/json (any status) or as an event on a 200 stream."""
+
+    def __init__(self, session: RawSession, msg: dict[str, Any], timeout: float = 30.0, extra: dict[str, str] | None = None):
+        import threading
+
+        self.msg = msg
+        self.status: int | None = None
+        self.headers: dict[str, str] = {}
+        self.text = ""
+        self.message: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self.started = threading.Event()
+        self.done = threading.Event()
+        self._args = (session, timeout, extra)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @classmethod
+    def tool(cls, session: RawSession, name: str, arguments: dict[str, Any] | None = None, *, progress_token: Any = None,
+             timeout: float = 30.0) -> StreamedCall:
+        params: dict[str, Any] = {"name": name, "arguments": arguments or {}}
+        if progress_token is not None:
+            params["_meta"] = {"progressToken": progress_token}
+        return cls(session, rpc("tools/call", params), timeout).start()
+
+    def start(self) -> StreamedCall:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        session, timeout, extra = self._args
+        lines: list[str] = []
+        try:
+            with httpx2.Client(timeout=httpx2.Timeout(timeout)) as hc:
+                with hc.stream("POST", session.url, content=encode_body(self.msg), headers=session.headers(extra)) as r:
+                    self.status = r.status_code
+                    self.headers = {k.lower(): v for k, v in r.headers.items()}
+                    for line in r.iter_lines():
+                        lines.append(line)
+                        if line.startswith("data:"):
+                            self.started.set()
+            self.text = "\n".join(lines) + "\n"
+            if self.headers.get("content-type", "").startswith("text/event-stream"):
+                found = parse_sse(self.text)
+            else:
+                found = [json.loads(self.text)] if self.text.strip() else []
+            self.message = next((m for m in found if m.get("id") == self.msg["id"] and ("result" in m or "error" in m)), None)
+        except BaseException as e:  # noqa: BLE001 - reported by the test
+            self.error = e
+        finally:
+            self.started.set()
+            self.done.set()
+
+    def wait(self, timeout: float = 30.0) -> StreamedCall:
+        assert self.done.wait(timeout), f"{self.msg['params'].get('name')} did not end within {timeout}s"
+        assert self.error is None, repr(self.error)
+        return self
+
+    def response(self, timeout: float = 30.0) -> dict[str, Any]:
+        """The final JSON-RPC response (waits for the end)."""
+        self.wait(timeout)
+        assert self.message is not None, f"no response with id {self.msg['id']}: HTTP {self.status}: {self.text[:1000]}"
+        return self.message
+
+
 def metric(stats_port: int, name: str) -> float | None:
     """The value of an unlabelled sample `name` on the gateway's /metrics (None when absent)."""
     text = httpx2.get(f"http://127.0.0.1:{stats_port}/metrics", timeout=5).text
