@@ -150,8 +150,9 @@ class StdioProc:
     def __init__(self, script: str, *args: str):
         self.p = subprocess.Popen(
             [sys.executable, str(harness.E2E_DIR / "servers" / script), *args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True, bufsize=0,
         )
+        self.buf = b""
 
     def send(self, msg: dict[str, Any] | bytes) -> None:
         assert self.p.stdin is not None
@@ -159,10 +160,23 @@ class StdioProc:
         self.p.stdin.flush()
 
     def line(self, timeout: float = 10.0) -> bytes:
+        """The next stdout line, its newline included (read unbuffered, so select sees every byte not taken)."""
         assert self.p.stdout is not None
-        ready, _, _ = select.select([self.p.stdout], [], [], timeout)
-        assert ready, f"no line within {timeout}s"
-        return self.p.stdout.readline()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            ready, _, _ = select.select([self.p.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            assert ready, f"no line within {timeout}s (have {self.buf[:200]!r})"
+            chunk = os.read(self.p.stdout.fileno(), 1 << 16)
+            assert chunk, f"stdout closed (have {self.buf[:200]!r})"
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line + b"\n"
+
+    def rest(self) -> bytes:
+        """Whatever is left on stdout up to its end."""
+        assert self.p.stdout is not None
+        out, self.buf = self.buf + self.p.stdout.read(), b""
+        return out
 
     def answer(self, msg: dict[str, Any]) -> dict[str, Any]:
         self.send(msg)
@@ -254,7 +268,7 @@ def test_direct_hostile_stdio_modes():
         note = json.loads(p.line())
         assert note["method"] == "notifications/progress" and note["params"]["progressToken"] == "tok"
         assert p.p.wait(5) == 3
-        assert p.p.stdout is not None and p.p.stdout.read() == b""
+        assert p.rest() == b""
         assert p.p.stderr is not None
         err = p.p.stderr.read().decode().splitlines()
         assert [line.split(" pid ")[0] for line in err] == ["hostile stderr line 1 of 2", "hostile stderr line 2 of 2"], err
@@ -274,7 +288,7 @@ def test_direct_hostile_stdio_modes():
     p.send(INIT)
     assert p.p.stdout is not None
     assert select.select([p.p.stdout], [], [], 1.0)[0] == [], "--no-answer wrote something"
-    assert p.close() == 0 and p.p.stdout.read() == b""
+    assert p.close() == 0 and p.rest() == b""
 
     # --exit CODE: a server that fails to start
     p = StdioProc("hostile_stdio.py", "--exit", "3")
