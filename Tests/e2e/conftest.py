@@ -6,6 +6,7 @@ on a failing test the logs of every process still running are attached to the re
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,19 @@ class Procs:
         return f"{prefix}{self._n}"
 
     def upstream(
-        self, name: str | None = None, *, json_response: bool = False, port: int | None = None, cache_tests: bool = False
+        self,
+        name: str | None = None,
+        *,
+        json_response: bool = False,
+        port: int | None = None,
+        cache_tests: bool = False,
+        transport: str = "streamable-http",
     ) -> Upstream:
-        u = Upstream(name or self._name("up"), self.logdir, port=port, json_response=json_response, cache_tests=cache_tests)
+        """servers/upstream.py on /mcp, or with `transport="sse"` on /sse (its `url` says which)."""
+        u = Upstream(
+            name or self._name("up"), self.logdir, port=port, json_response=json_response, cache_tests=cache_tests,
+            transport=transport,
+        )
         self.started.append(u)
         return u.start()
 
@@ -82,6 +93,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         for p in harness.LIVE:
             report.sections.append((f"{p.kind} {p.name} log ({p.log_path})", p.log_text(6000)))
     return report
+
+
+# Issue #14: tests marked `transports` need the gateway to serve sse and stdio targets. Until it does they are
+# skipped unless MCPGATE_TRANSPORTS=1; once it lands, delete this line (or set it True) to run them always.
+TRANSPORTS_GATE = os.environ.get("MCPGATE_TRANSPORTS") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if TRANSPORTS_GATE:
+        return
+    skip = pytest.mark.skip(reason="needs sse/stdio targets in the gateway (issue #14): set MCPGATE_TRANSPORTS=1")
+    for item in items:
+        if item.get_closest_marker("transports"):
+            item.add_marker(skip)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +35,12 @@ REPO_ROOT = E2E_DIR.parent.parent
 UPSTREAM_SCRIPT = E2E_DIR / "servers" / "upstream.py"
 # The tools servers/upstream.py serves (without --cache-tests).
 UPSTREAM_TOOLS = frozenset({"add", "slow", "greet", "ask_name_legacy", "whoami", "replica", "count", "weather", "media"})
+# servers/upstream.py --transport stdio serves two more: argv() and env(name).
+STDIO_TOOLS = UPSTREAM_TOOLS | {"argv", "env"}
 PAGED_SCRIPT = E2E_DIR / "servers" / "paged.py"
 SCRIPTED_HOSTILE_SCRIPT = E2E_DIR / "servers" / "hostile_up_scripted.py"
+TINY_STDIO_SCRIPT = E2E_DIR / "servers" / "tiny_stdio.py"
+HOSTILE_STDIO_SCRIPT = E2E_DIR / "servers" / "hostile_stdio.py"
 
 ACCEPT_BOTH = "application/json, text/event-stream"
 HANDSHAKE_VERSION = "2025-11-25"
@@ -117,6 +122,11 @@ class ManagedProcess:
         return self.proc is not None and self.proc.poll() is None
 
     @property
+    def pid(self) -> int:
+        assert self.proc is not None, f"{self.name} was not started"
+        return self.proc.pid
+
+    @property
     def returncode(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
 
@@ -161,24 +171,35 @@ atexit.register(stop_all)
 
 
 class Upstream(ManagedProcess):
-    """One official-SDK MCP server process (servers/upstream.py) on 127.0.0.1:<port>/mcp."""
+    """One official-SDK MCP server process (servers/upstream.py) on 127.0.0.1:<port>/mcp, or with
+    `transport="sse"` the HTTP+SSE transport on 127.0.0.1:<port>/sse (POSTs to /messages/)."""
 
     kind = "upstream"
 
     def __init__(
-        self, name: str, logdir: Path, port: int | None = None, json_response: bool = False, cache_tests: bool = False
+        self,
+        name: str,
+        logdir: Path,
+        port: int | None = None,
+        json_response: bool = False,
+        cache_tests: bool = False,
+        transport: str = "streamable-http",
     ):
         super().__init__(name, logdir)
+        assert transport in ("streamable-http", "sse"), f"{transport}: stdio upstreams are started by the gateway"
         self.port = port or free_port()
         self.json_response = json_response
         self.cache_tests = cache_tests
+        self.transport = transport
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/mcp"
+        return f"http://127.0.0.1:{self.port}/{'sse' if self.transport == 'sse' else 'mcp'}"
 
     def spawn(self) -> Upstream:
         argv = [sys.executable, str(UPSTREAM_SCRIPT), "--port", str(self.port), "--name", self.name]
+        if self.transport != "streamable-http":
+            argv += ["--transport", self.transport]
         if self.json_response:
             argv.append("--json-response")
         if self.cache_tests:
@@ -237,6 +258,11 @@ class ScriptedHostile(ManagedProcess):
     @property
     def origin(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def sse_url(self) -> str:
+        """The GET stream of the HTTP+SSE modes (`sse`, `sse-no-endpoint`, `sse-foreign-endpoint`)."""
+        return f"http://127.0.0.1:{self.port}/sse"
 
     def start(self) -> ScriptedHostile:
         self._spawn(self.argv)
@@ -330,7 +356,9 @@ def to_yaml(obj: Any, indent: int = 0) -> str:
     return "\n".join(lines)
 
 
-Targets = dict[str, list[str]]  # target name -> endpoint URLs (one = `host`, several = `hosts`)
+# target name -> endpoint URLs (one = `mcp: {host}`, several = `mcp: {hosts}`), or a dict that is the target's
+# body as written (`{"sse": {"host": url}}`, `stdio_target(...)`); the name is added to it.
+Targets = dict[str, list[str] | dict[str, Any]]
 
 
 def gateway_config(
@@ -350,10 +378,17 @@ def gateway_config(
     failure_mode: str | None = None,
     prefix_mode: str | None = None,
     path: str | None = None,
+    stdio: dict[str, Any] | None = None,
+    upstream_extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    tgts = []
-    for name, urls in targets.items():
-        mcp = {"host": urls[0]} if len(urls) == 1 else {"hosts": list(urls)}
+    """`stdio` becomes `config.stdio` (maxProcesses, poolSize, idleTimeout, ...); `upstream_extra` is merged
+    into `config.upstream` (sseEndpointTimeout, sseMaxPendingRequests, ...)."""
+    tgts: list[dict[str, Any]] = []
+    for name, spec in targets.items():
+        if isinstance(spec, dict):
+            tgts.append({"name": name, **spec})
+            continue
+        mcp = {"host": spec[0]} if len(spec) == 1 else {"hosts": list(spec)}
         tgts.append({"name": name, "mcp": mcp})
     route: dict[str, Any] = {"name": route_name} if route_name else {}
     if path:
@@ -366,15 +401,18 @@ def gateway_config(
     if prefix_mode:
         backend["prefixMode"] = prefix_mode
     route["backends"] = [{"mcp": backend}]
+    config: dict[str, Any] = {
+        "session": {"keys": list(keys), "ttl": ttl},
+        "readinessAddr": f"127.0.0.1:{readiness_port}",
+        "statsAddr": f"127.0.0.1:{stats_port}",
+        "adminAddr": f"127.0.0.1:{admin_port}",
+        "limits": {"maxRequestBodyBytes": max_body},
+        "upstream": {"requestTimeout": request_timeout, "connectTimeout": connect_timeout, **(upstream_extra or {})},
+    }
+    if stdio:
+        config["stdio"] = dict(stdio)
     return {
-        "config": {
-            "session": {"keys": list(keys), "ttl": ttl},
-            "readinessAddr": f"127.0.0.1:{readiness_port}",
-            "statsAddr": f"127.0.0.1:{stats_port}",
-            "adminAddr": f"127.0.0.1:{admin_port}",
-            "limits": {"maxRequestBodyBytes": max_body},
-            "upstream": {"requestTimeout": request_timeout, "connectTimeout": connect_timeout},
-        },
+        "config": config,
         "binds": [
             {
                 "port": port,
@@ -406,12 +444,15 @@ class Gateway(ManagedProcess):
         failure_mode: str | None = None,
         prefix_mode: str | None = None,
         path: str | None = None,
+        stdio: dict[str, Any] | None = None,
+        upstream_extra: dict[str, Any] | None = None,
     ):
         """`policies` is the route's `policies` block (cors, jwtAuth, localRateLimit, cache, plugins).
         `route_name` names the route; its identity is sealed into session ids. Without a name the
         identity is derived from what the route serves (its paths and target names), never from
         its port, so gateways on different ports serving the same route open each other's
-        sessions. `path` makes the route match that exact path only (default: every path)."""
+        sessions. `path` makes the route match that exact path only (default: every path).
+        `stdio` is `config.stdio` and `upstream_extra` is merged into `config.upstream` (issue #14 keys)."""
         super().__init__(name, logdir)
         self.binary = require_gateway()
         self.port = free_port()
@@ -435,6 +476,8 @@ class Gateway(ManagedProcess):
             failure_mode=failure_mode,
             prefix_mode=prefix_mode,
             path=path,
+            stdio=stdio,
+            upstream_extra=upstream_extra,
         )
         self.path = path or "/mcp"
         self.config_path = self.logdir / f"{name}.yaml"
@@ -481,6 +524,176 @@ class Gateway(ManagedProcess):
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# stdio and sse targets (issue #14), and counting a process's children and descriptors
+
+
+def stdio_target(
+    *flags: str,
+    server: str = "upstream.py",
+    env: dict[str, str] | None = None,
+    clear_env: bool | None = None,
+    cmd: str | None = None,
+) -> dict[str, Any]:
+    """A `stdio:` target body running `servers/<server>` with this Python (`cmd` overrides the executable).
+    upstream.py gets `--transport stdio` first; `flags` follow as further arguments, passed literally."""
+    script = E2E_DIR / "servers" / server
+    args = [str(script)]
+    if server == "upstream.py":
+        args += ["--transport", "stdio"]
+    args += list(flags)
+    body: dict[str, Any] = {"cmd": cmd or sys.executable, "args": args}
+    if env is not None:
+        body["env"] = dict(env)
+    if clear_env is not None:
+        body["clearEnv"] = clear_env
+    return {"stdio": body}
+
+
+def sse_target(url: str) -> dict[str, Any]:
+    """An `sse:` target body in the URL form (`{host: http://127.0.0.1:P/sse}`)."""
+    return {"sse": {"host": url}}
+
+
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after `(comm)`: state, ppid, pgrp, session, ... (None when gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def children(pid: int) -> list[tuple[int, str]]:
+    """(child pid, state) for every process whose parent is `pid`; a state `Z` is a zombie not reaped yet."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            fields = _stat_fields(d)
+            if fields is not None and int(fields[1]) == pid:
+                out.append((int(d), fields[0]))
+    return out
+
+
+def session_members(sid: int) -> list[int]:
+    """Every process whose session id is `sid` (a stdio child made with setsid leads its own: grandchildren too)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            fields = _stat_fields(d)
+            if fields is not None and int(fields[3]) == sid:
+                out.append(int(d))
+    return out
+
+
+def fd_targets(pid: int) -> dict[int, str]:
+    """Each open descriptor of `pid` and what it points at (`pipe:[N]`, `socket:[N]`, `anon_inode:...`, a path)."""
+    out: dict[int, str] = {}
+    base = Path(f"/proc/{pid}/fd")
+    for entry in base.iterdir():
+        try:
+            out[int(entry.name)] = os.readlink(entry)
+        except OSError:
+            continue  # closed while listing
+    return out
+
+
+def fd_kinds(pid: int) -> Counter[str]:
+    """How many descriptors of each kind `pid` holds: "pipe", "socket", "anon_inode" or "file"."""
+    kinds: Counter[str] = Counter()
+    for target in fd_targets(pid).values():
+        kind = target.split(":", 1)[0] if target.startswith(("pipe:", "socket:", "anon_inode:")) else "file"
+        kinds[kind] += 1
+    return kinds
+
+
+def socket_inodes(pid: int) -> set[str]:
+    """The `socket:[N]` targets of `pid`'s descriptors."""
+    return {t for t in fd_targets(pid).values() if t.startswith("socket:")}
+
+
+def pipe_inodes(pid: int) -> set[str]:
+    """The `pipe:[N]` targets of `pid`'s descriptors."""
+    return {t for t in fd_targets(pid).values() if t.startswith("pipe:")}
+
+
+class StreamedCall:
+    """One request POSTed on a thread of its own and read to the end, for calls a test acts on while they run
+    (kill the process serving it, restart the upstream, fill a limit). `started` is set once the first SSE
+    data line arrived or the answer is complete; `message` is then the JSON-RPC response with the request's id,
+    whether it came as application/json (any status) or as an event on a 200 stream."""
+
+    def __init__(self, session: RawSession, msg: dict[str, Any], timeout: float = 30.0, extra: dict[str, str] | None = None):
+        import threading
+
+        self.msg = msg
+        self.status: int | None = None
+        self.headers: dict[str, str] = {}
+        self.text = ""
+        self.message: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self.started = threading.Event()
+        self.done = threading.Event()
+        self._args = (session, timeout, extra)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @classmethod
+    def tool(cls, session: RawSession, name: str, arguments: dict[str, Any] | None = None, *, progress_token: Any = None,
+             timeout: float = 30.0) -> StreamedCall:
+        params: dict[str, Any] = {"name": name, "arguments": arguments or {}}
+        if progress_token is not None:
+            params["_meta"] = {"progressToken": progress_token}
+        return cls(session, rpc("tools/call", params), timeout).start()
+
+    def start(self) -> StreamedCall:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        session, timeout, extra = self._args
+        lines: list[str] = []
+        try:
+            with httpx2.Client(timeout=httpx2.Timeout(timeout)) as hc:
+                with hc.stream("POST", session.url, content=encode_body(self.msg), headers=session.headers(extra)) as r:
+                    self.status = r.status_code
+                    self.headers = {k.lower(): v for k, v in r.headers.items()}
+                    for line in r.iter_lines():
+                        lines.append(line)
+                        if line.startswith("data:"):
+                            self.started.set()
+            self.text = "\n".join(lines) + "\n"
+            if self.headers.get("content-type", "").startswith("text/event-stream"):
+                found = parse_sse(self.text)
+            else:
+                found = [json.loads(self.text)] if self.text.strip() else []
+            self.message = next((m for m in found if m.get("id") == self.msg["id"] and ("result" in m or "error" in m)), None)
+        except BaseException as e:  # noqa: BLE001 - reported by the test
+            self.error = e
+        finally:
+            self.started.set()
+            self.done.set()
+
+    def wait(self, timeout: float = 30.0) -> StreamedCall:
+        assert self.done.wait(timeout), f"{self.msg['params'].get('name')} did not end within {timeout}s"
+        assert self.error is None, repr(self.error)
+        return self
+
+    def response(self, timeout: float = 30.0) -> dict[str, Any]:
+        """The final JSON-RPC response (waits for the end)."""
+        self.wait(timeout)
+        assert self.message is not None, f"no response with id {self.msg['id']}: HTTP {self.status}: {self.text[:1000]}"
+        return self.message
+
+
+def metric(stats_port: int, name: str) -> float | None:
+    """The value of an unlabelled sample `name` on the gateway's /metrics (None when absent)."""
+    text = httpx2.get(f"http://127.0.0.1:{stats_port}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -231,3 +231,92 @@ def test_never_mode_exposes_own_names_reports_collisions_and_routes_to_the_first
         assert "mcpgate_federation_collisions_total" in metrics
         collisions = [line for line in metrics.splitlines() if line.startswith("mcpgate_federation_collisions_total")]
         assert collisions and float(collisions[0].split()[-1]) >= len(TOOLS), collisions
+
+
+# ---------------------------------------------------------------------------------------------
+# issue #14: target kinds are interchangeable in a federation (h: mcp, s: sse, p: stdio)
+
+MODES = ["legacy", "2026-07-28"]
+KINDS = ("h", "s", "p")
+
+
+@pytest.fixture(scope="module")
+def hsp_upstreams(mprocs) -> dict[str, Upstream]:
+    return {"h": mprocs.upstream("h"), "s": mprocs.upstream("s", transport="sse")}
+
+
+def hsp_targets(ups: dict[str, Upstream], p: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"h": [ups["h"].url], "s": harness.sse_target(ups["s"].url), "p": p or harness.stdio_target("--name", "p")}
+
+
+@pytest.fixture(scope="module")
+def hsp_gateway(mprocs, hsp_upstreams):
+    return mprocs.gateway(hsp_targets(hsp_upstreams), name="gw-hsp", request_timeout="20s")
+
+
+@pytest.mark.transports
+@pytest.mark.parametrize("mode", MODES)
+def test_mcp_sse_and_stdio_targets_federate(hsp_gateway, mode):
+    anyio.run(_hsp_scenario, hsp_gateway.url, mode)
+
+
+async def _hsp_scenario(url: str, mode: str) -> None:
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    async with Client(streamable_http_client(url), mode=mode, elicitation_callback=on_elicit) as client:
+        names = await all_tools(client)
+        assert len(names) == len(set(names)), f"listed twice: {sorted(names)}"
+        expected = {f"{k}_{t}" for k in ("h", "s") for t in TOOLS} | {f"p_{t}" for t in harness.STDIO_TOOLS}
+        assert set(names) == expected, sorted(set(names) ^ expected)
+        for kind in KINDS:
+            added = await client.call_tool(f"{kind}_add", {"a": 2, "b": 40})
+            assert added.structured_content == {"result": 42}, (kind, added)
+            replica = await client.call_tool(f"{kind}_replica", {})
+            assert replica.structured_content["name"] == kind, replica
+        assert (await client.call_tool("p_replica", {})).structured_content["port"] is None
+        done = await client.call_tool("p_slow", {"steps": 3}, progress_callback=on_progress)
+        assert done.content[0].text == "done 3"
+        assert progress == [1.0, 2.0, 3.0]
+        read = await client.read_resource("p+test://static-text")
+        assert read.contents[0].text == "static text" and str(read.contents[0].uri) == "p+test://static-text"
+        got = await client.get_prompt("p_review", {"code": "x = 1"})
+        assert "x = 1" in got.messages[0].content.text
+        for kind in ("s", "p"):
+            greeted = await client.call_tool(f"{kind}_greet", {})
+            assert greeted.content[0].text == "hello federated", (kind, greeted)
+
+
+@pytest.mark.transports
+def test_fail_open_serves_the_others_when_the_stdio_command_crashes(procs, hsp_upstreams):
+    crashing = harness.stdio_target("--exit", "3", server="hostile_stdio.py")
+    gw = procs.gateway(hsp_targets(hsp_upstreams, p=crashing), failure_mode="failOpen", request_timeout="20s")
+    with httpx2.Client(timeout=30) as hc:
+        s = RawSession(gw.url, client=hc).initialize()
+        _, listed = s.request("tools/list")
+        names = {t["name"] for t in listed["result"]["tools"]}
+        assert {f"h_{t}" for t in TOOLS} | {f"s_{t}" for t in TOOLS} <= names, sorted(names)
+        assert not any(n.startswith("p_") for n in names), sorted(names)
+        assert s.call_ok("h_add", {"a": 1, "b": 1})["structuredContent"]["result"] == 2
+        assert s.call_ok("s_add", {"a": 2, "b": 2})["structuredContent"]["result"] == 4
+        r, res = s.call_tool("p_add", {"a": 1, "b": 1})
+        assert res.get("error", {}).get("data", {}).get("target") == "p" or r.status_code in (404, 502), r.text
+    assert gw.alive
+
+
+@pytest.mark.transports
+def test_delete_stops_the_stdio_member(hsp_gateway):
+    def live() -> set[int]:
+        return {pid for pid, state in harness.children(hsp_gateway.pid) if state != "Z"}
+
+    before = live()
+    with httpx2.Client(timeout=30) as hc:
+        s = RawSession(hsp_gateway.url, client=hc).initialize()
+        pid = s.call_ok("p_replica")["structuredContent"]["pid"]
+        assert pid not in before and pid in live(), (pid, before, live())
+        assert s.delete().status_code in (200, 202, 204)
+    assert harness.wait_until(lambda: pid not in {p for p, _ in harness.children(hsp_gateway.pid)}, 6), (
+        f"p's child {pid} outlived the DELETE: {harness.children(hsp_gateway.pid)}"
+    )

@@ -8,18 +8,18 @@ must equal the direct ones (ignoring `_meta`, where a serverInfo stamp may diffe
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import anyio
 import pytest
 
 from harness import HANDSHAKE_VERSION, MODERN_VERSION, UPSTREAM_TOOLS, ClientLog, dump, sdk_client
+from scenarios import check_full, full_scenario
+from scenarios import text as _text
 
 MODES = ["legacy", MODERN_VERSION]
 TARGETS = ["direct", "gateway"]
 TOOLS = UPSTREAM_TOOLS
-SLOW_STEPS = 4  # the upstream sleeps 0.15 s per step
 
 
 # ---------------------------------------------------------------------------------------------
@@ -53,7 +53,7 @@ def url_for(request: pytest.FixtureRequest, target: str, kind: str = "sse") -> s
 
 
 # ---------------------------------------------------------------------------------------------
-# scenarios
+# scenarios (full_scenario and check_full live in scenarios.py, shared with test_transport_parity.py)
 
 
 async def _outcome(coro: Any) -> Any:
@@ -64,76 +64,6 @@ async def _outcome(coro: Any) -> Any:
         return dump(await coro)
     except MCPError as e:
         return {"error": {"code": e.code, "message": e.message}}
-
-
-async def full_scenario(url: str, mode: str) -> tuple[dict[str, Any], ClientLog, dict[str, float]]:
-    log = ClientLog()
-    rec: dict[str, Any] = {}
-    times: dict[str, float] = {}
-    async with sdk_client(url, mode, log=log) as c:
-        rec["protocol_version"] = c.protocol_version
-        rec["tools"] = dump(await c.list_tools())
-        rec["add"] = dump(await c.call_tool("add", {"a": 2, "b": 3}))
-
-        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
-            log.progress.append((progress, total, message, time.monotonic()))
-
-        times["slow_start"] = time.monotonic()
-        rec["slow"] = dump(await c.call_tool("slow", {"steps": SLOW_STEPS}, progress_callback=on_progress))
-        times["slow_result"] = time.monotonic()
-        rec["progress"] = [(p, t, m) for p, t, m, _ in log.progress]
-        rec["greet"] = dump(await c.call_tool("greet", {}))
-        if mode == "legacy":
-            rec["ask_name_legacy"] = dump(await c.call_tool("ask_name_legacy", {}))
-        rec["weather"] = dump(await c.call_tool("weather", {"region": "eu-west1", "city": "Zürich"}))
-        rec["static"] = dump(await c.read_resource("test://static-text"))
-        rec["template"] = dump(await c.read_resource("greeting://bob"))
-        rec["resources"] = dump(await c.list_resources())
-        rec["templates"] = dump(await c.list_resource_templates())
-        rec["prompts"] = dump(await c.list_prompts())
-        rec["prompt"] = dump(await c.get_prompt("review", {"code": "x = 1"}))
-    rec["logs"] = [str(x) for x in log.logs]
-    rec["elicitations"] = list(log.elicitations)
-    return rec, log, times
-
-
-def _text(result: dict[str, Any]) -> str:
-    return result["content"][0]["text"]
-
-
-def check_full(rec: dict[str, Any], log: ClientLog, times: dict[str, float], mode: str) -> None:
-    assert rec["protocol_version"] == (HANDSHAKE_VERSION if mode == "legacy" else mode)
-    assert {t["name"] for t in rec["tools"]["tools"]} == TOOLS
-    weather = next(t for t in rec["tools"]["tools"] if t["name"] == "weather")
-    assert weather["input_schema"]["properties"]["region"].get("x-mcp-header") == "Region"
-
-    assert rec["add"]["structured_content"] == {"result": 5}
-    assert _text(rec["add"]) == "5"
-
-    assert _text(rec["slow"]) == f"done {SLOW_STEPS}"
-    assert rec["progress"] == [(float(i), float(SLOW_STEPS), f"step {i}") for i in range(1, SLOW_STEPS + 1)]
-    # streamed, not buffered: the first progress event arrives well before the result
-    first = log.progress[0][3]
-    assert first < times["slow_result"], "progress after the result"
-    assert times["slow_result"] - first >= 0.25, (
-        f"first progress only {times['slow_result'] - first:.3f}s before the result: the stream was buffered"
-    )
-    assert [f"did step {i}" for i in range(1, SLOW_STEPS + 1)] == [x for x in rec["logs"] if x.startswith("did step")]
-
-    assert _text(rec["greet"]) == "hello gateway"
-    assert "What is your name?" in rec["elicitations"]
-    if mode == "legacy":
-        assert _text(rec["ask_name_legacy"]) == "gateway"
-        assert "Name?" in rec["elicitations"]
-    assert _text(rec["weather"]) == "sunny in Zürich (eu-west1)"
-
-    assert rec["static"]["contents"][0]["text"] == "static text"
-    assert rec["static"]["contents"][0]["uri"] == "test://static-text"
-    assert rec["template"]["contents"][0]["text"] == "Hello, bob!"
-    assert [r["uri"] for r in rec["resources"]["resources"]] == ["test://static-text"]
-    assert [t["uri_template"] for t in rec["templates"]["resource_templates"]] == ["greeting://{name}"]
-    assert [p["name"] for p in rec["prompts"]["prompts"]] == ["review"]
-    assert rec["prompt"]["messages"][0]["content"]["text"] == "Please review:\nx = 1"
 
 
 async def json_scenario(url: str, mode: str) -> dict[str, Any]:

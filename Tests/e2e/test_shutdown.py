@@ -8,6 +8,7 @@ response terminates: no reset, no truncation), and exits 0. SIGHUP reloads the c
 from __future__ import annotations
 
 import http.client
+import re
 import select
 import signal
 import socket
@@ -20,6 +21,7 @@ from typing import Any
 import httpx2
 import pytest
 
+import harness
 from harness import (
     RawSession,
     TunedGateway,
@@ -251,3 +253,74 @@ def test_a_call_outliving_the_grace_period_ends_cleanly_and_is_cancelled_upstrea
             return response_for(hc.post(upstream.url, content=encode_body(m), headers=h), m["id"])["result"]["structuredContent"]
 
     assert wait_until(lambda: lifecycle()["cancelled"] == 1, timeout=4.0), lifecycle()
+
+
+def _alive_in_session(sid: int) -> list[int]:
+    """Processes of session `sid` that still run (a zombie has ended; who reaps it after the gateway is gone is
+    not the gateway's business)."""
+    out = []
+    for pid in harness.session_members(sid):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.rindex(")") + 2 :].split()[0] != "Z":
+            out.append(pid)
+    return out
+
+
+@pytest.mark.transports
+def test_sigterm_with_an_open_sse_stream_and_a_live_stdio_session(procs):
+    """Issue #14: SIGTERM while a downstream `/sse` stream is open (its session on a stdio target) and a Streamable
+    HTTP session holds another stdio child. The `/sse` stream ends cleanly when the grace period ends (terminal
+    chunk), no child outlives the gateway, and it exits 0 within the grace period plus 3 s."""
+    gw = tuned_gateway(
+        procs, {"p": harness.stdio_target()}, request_timeout="20s",
+        settings={"limits": {"shutdownGracePeriod": f"{GRACE:g}s"}},
+    )
+    session = RawSession(gw.url).initialize()
+    assert session.call_ok("add", {"a": 1, "b": 2})["structuredContent"] == {"result": 3}
+
+    sock = socket.create_connection(("127.0.0.1", gw.port), timeout=20)
+    sock.sendall(f"GET /sse HTTP/1.1\r\nHost: 127.0.0.1:{gw.port}\r\nAccept: text/event-stream\r\n\r\n".encode())
+    data = b""
+    while not re.search(rb"data: /sse\?sessionId=[^\r\n]+\r?\n", data):
+        chunk = sock.recv(65536)
+        assert chunk, data[:500]
+        data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+    assert head.startswith("http/1.1 200") and "text/event-stream" in head and "chunked" in head, head
+    endpoint = re.search(rb"data: (/sse\?sessionId=[^\r\n]+)", data)
+    assert endpoint, data[:500]
+    # initialize over the /sse stream: 202 on the POST, the result on the stream, a second stdio child
+    with httpx2.Client(timeout=20) as hc:
+        r = hc.post(
+            f"http://127.0.0.1:{gw.port}{endpoint.group(1).decode()}",
+            content=encode_body(rpc("initialize", harness.INIT_PARAMS)),
+            headers={"Content-Type": "application/json"},
+        )
+        assert r.status_code == 202, r.text[:300]
+    while b'"protocolVersion"' not in data:
+        chunk = sock.recv(65536)
+        assert chunk, data[-500:]
+        data += chunk
+    kids = [pid for pid, state in harness.children(gw.pid) if state != "Z"]
+    assert len(kids) == 2, harness.children(gw.pid)
+
+    assert gw.proc is not None
+    t0 = time.monotonic()
+    gw.proc.send_signal(signal.SIGTERM)
+    rest = read_until_closed(sock, GRACE + 3, t0)
+    sock.close()
+    assert rest.closed, "the /sse stream was not ended"
+    assert rest.closed_after is not None and rest.closed_after >= GRACE - 0.5, f"ended after {rest.closed_after}s"
+    raw = data + rest.data
+    assert raw.endswith(b"0\r\n\r\n"), f"the chunked /sse response was cut, not ended: ...{raw[-200:]!r}"
+    code = gw.proc.wait(GRACE + 5)
+    exited = time.monotonic() - t0
+    assert code == 0, f"exit {code}\n{gw.log_text()}"
+    assert exited < GRACE + 3.0, f"exited {exited:.2f}s after SIGTERM (grace {GRACE}s)"
+    assert "ERROR:" not in gw.log_text(200000), gw.log_text()
+    left = {pid: _alive_in_session(pid) for pid in kids if _alive_in_session(pid)}
+    assert not left, f"stdio children outlived the gateway: {left}"
+    session.close()

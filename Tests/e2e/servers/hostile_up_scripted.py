@@ -16,6 +16,17 @@ server, and everything else as the mode asks:
   --mode get-keepalive SECS  GET: 200 text/event-stream, ": ping" every 0.2 s for SECS s, then one
                              notification event, then silence
 
+HTTP+SSE (2024-11-05) upstreams, served at GET /sse (chunked text/event-stream, held open):
+  --mode sse                 a small working one: the `endpoint` event names /messages/?session_id=<hex>;
+                             a POST there gets 202 and its answer comes on the stream as `event: message`
+                             (initialize, ping, tools/list with `add`, tools/call add); an unknown
+                             session_id gets 404
+  --mode sse-no-endpoint     the stream opens but no `endpoint` event ever comes
+  --mode sse-foreign-endpoint  the `endpoint` event names http://127.0.0.2:1/messages/?session_id=<hex>,
+                             another origin
+When a GET /sse stream ends (the client closed it), a line {"method": "GET-closed", "path": "/sse", ...}
+is printed, so a test sees that the gateway let go of it.
+
 Every request line with its headers is printed to stdout (one JSON object per line) so a test can see
 what reached this server. usage: hostile_up_scripted.py --port PORT --mode MODE [ARG]
 """
@@ -24,12 +35,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import queue
+import secrets
+import select
+import socket
 import socketserver
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SECRET = "Traceback: DB_PASSWORD=hunter2 at 10.1.2.3:5432 in /srv/app/build/main.py"
+
+SSE_MODES = ("sse", "sse-no-endpoint", "sse-foreign-endpoint")
+# --mode sse: the messages waiting to go out on each GET /sse stream, by session id.
+_sse_sessions: dict[str, queue.Queue[bytes]] = {}
+_sse_lock = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -61,8 +82,96 @@ class Handler(BaseHTTPRequestHandler):
         self._record(b"")
         self._send(200, b"", "text/plain")
 
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _client_gone(self, wait: float) -> bool:
+        """Whether the client closed its end (it sends nothing on a GET stream, so readable means closed)."""
+        readable, _, _ = select.select([self.connection], [], [], wait)
+        if not readable:
+            return False
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    def _sse_stream(self) -> None:
+        """GET /sse for the HTTP+SSE modes: the endpoint event (or none), then queued messages until the client leaves."""
+        if self.path.split("?", 1)[0] != "/sse":
+            self._send(404, b"not found", "text/plain")
+            return
+        sid = secrets.token_hex(16)
+        outbox: queue.Queue[bytes] = queue.Queue()
+        with _sse_lock:
+            _sse_sessions[sid] = outbox
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            if self.mode == "sse":
+                self._chunk(f"event: endpoint\r\ndata: /messages/?session_id={sid}\r\n\r\n".encode())
+            elif self.mode == "sse-foreign-endpoint":
+                self._chunk(f"event: endpoint\r\ndata: http://127.0.0.2:1/messages/?session_id={sid}\r\n\r\n".encode())
+            end = time.monotonic() + 300
+            while time.monotonic() < end and not self._client_gone(0.05):
+                try:
+                    while True:
+                        self._chunk(b"event: message\r\ndata: " + outbox.get_nowait() + b"\r\n\r\n")
+                except queue.Empty:
+                    pass
+            self._chunk(b"")
+        except OSError:
+            pass
+        finally:
+            with _sse_lock:
+                _sse_sessions.pop(sid, None)
+            print(json.dumps({"method": "GET-closed", "path": self.path, "headers": {}, "body": sid}), flush=True)
+            self.close_connection = True
+
+    def _sse_post(self, body: bytes) -> None:
+        """POST /messages/?session_id=... (--mode sse): 202 at once, the answer on that session's stream."""
+        query = self.path.partition("?")[2]
+        sid = next((v for k, _, v in (kv.partition("=") for kv in query.split("&")) if k == "session_id"), "")
+        with _sse_lock:
+            outbox = _sse_sessions.get(sid)
+        if outbox is None:
+            self._send(404, b"Could not find session", "text/plain")
+            return
+        try:
+            msg = json.loads(body)
+        except ValueError:
+            self._send(400, b"Could not parse message", "text/plain")
+            return
+        self._send(202, b"Accepted", "text/plain")
+        if not isinstance(msg, dict) or "id" not in msg or "method" not in msg:
+            return
+        rid, method, params = msg["id"], msg["method"], msg.get("params") or {}
+        if method == "initialize":
+            result = {"protocolVersion": params.get("protocolVersion", "2024-11-05"), "capabilities": {"tools": {}},
+                      "serverInfo": {"name": "scripted-sse", "version": "1"}}
+            answer = {"jsonrpc": "2.0", "id": rid, "result": result}
+        elif method == "ping":
+            answer = {"jsonrpc": "2.0", "id": rid, "result": {}}
+        elif method == "tools/list":
+            tool = {"name": "add", "inputSchema": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}}}
+            answer = {"jsonrpc": "2.0", "id": rid, "result": {"tools": [tool]}}
+        elif method == "tools/call" and params.get("name") == "add":
+            args = params.get("arguments") or {}
+            total = int(args.get("a", 0)) + int(args.get("b", 0))
+            answer = {"jsonrpc": "2.0", "id": rid, "result": {"content": [{"type": "text", "text": str(total)}],
+                                                              "structuredContent": {"result": total}, "isError": False}}
+        else:
+            answer = {"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "Method not found"}}
+        outbox.put(json.dumps(answer).encode())
+
     def do_GET(self) -> None:
         self._record(b"")
+        if self.mode in SSE_MODES:
+            self._sse_stream()
+            return
         if self.mode not in ("get-silent", "get-keepalive"):
             self._send(405, b"", "text/plain", {"Allow": "POST"})
             return
@@ -89,6 +198,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length", 0) or 0))
         self._record(body)
+        if self.mode in SSE_MODES:
+            self._sse_post(body)
+            return
         try:
             msg = json.loads(body or b"{}")
         except ValueError:

@@ -1,9 +1,17 @@
 """An official MCP Python SDK (mcp==2.3.0) server used as the gateway's upstream in e2e tests.
 
 Run: python upstream.py --port P [--name N] [--json-response] [--cache-tests]
+     python upstream.py --transport sse --port P [--name N]
+     python upstream.py --transport stdio [--name N] [ARG ...]
 
 Dual-era: it answers handshake-era clients (initialize + Mcp-Session-Id) and 2026-07-28
 clients (self-contained POSTs) on the same /mcp endpoint, bound to 127.0.0.1.
+--transport sse serves the 2024-11-05 HTTP+SSE transport instead: GET /sse (the `endpoint` event, then
+`message` events) and POST /messages/?session_id=...; the SDK decides each connection's era from its
+first request. --transport stdio serves one connection on stdin/stdout (newline-delimited JSON-RPC,
+era decided the same way); `whoami` and `replica` report port None there, and two more tools exist:
+`argv()` (the arguments after the script path, so a test sees what the gateway passed) and `env(name)`
+(one environment variable, or None).
 --cache-tests adds what the cache policy tests need, and nothing else sees: 2026-07-28 results of
 cacheable methods carry ttlMs 60000 (SEP-2549), cacheScope public for the lists and server/discover,
 private for resources/read; the resource template count://{key}, which counts its reads per key; and
@@ -13,6 +21,7 @@ the tool register_tool, which adds a tool and announces tools/list_changed.
 import argparse
 import asyncio
 import os
+import sys
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
@@ -54,7 +63,7 @@ def _ask(ctx: Context) -> Elicit[Answer]:
     return Elicit("What is your name?", Answer)
 
 
-def build(name: str, port: int, cache_tests: bool = False) -> MCPServer:
+def build(name: str, port: int | None, cache_tests: bool = False, stdio: bool = False) -> MCPServer:
     mcp = MCPServer(
         name, version="1.0.0", instructions=f"e2e upstream {name}", cache_hints=CACHE_HINTS if cache_tests else None
     )
@@ -151,7 +160,25 @@ def build(name: str, port: int, cache_tests: bool = False) -> MCPServer:
 
     if cache_tests:
         add_cache_test_fixtures(mcp)
+    if stdio:
+        add_stdio_tools(mcp)
     return mcp
+
+
+def add_stdio_tools(mcp: MCPServer) -> None:
+    """argv() and env(name): what the process was started with (--transport stdio only)."""
+
+    @mcp.tool()
+    def argv() -> list[str]:
+        """The command-line arguments after the script path, exactly as received."""
+        _bump()
+        return sys.argv[1:]
+
+    @mcp.tool()
+    def env(name: str) -> str | None:
+        """The value of one environment variable of this process, or None when it is not set."""
+        _bump()
+        return os.environ.get(name)
 
 
 def add_cache_test_fixtures(mcp: MCPServer) -> None:
@@ -184,21 +211,34 @@ def add_cache_test_fixtures(mcp: MCPServer) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--port", type=int, required=True)
+    p = argparse.ArgumentParser(allow_abbrev=False)
+    p.add_argument("--transport", choices=("streamable-http", "sse", "stdio"), default="streamable-http")
+    p.add_argument("--port", type=int, help="required for streamable-http and sse")
     p.add_argument("--name", default="upstream")
     p.add_argument("--json-response", action="store_true", help="answer requests as application/json, not SSE")
     p.add_argument(
         "--cache-tests", action="store_true", help="cache hints, count://{key} and register_tool for the cache tests"
     )
-    args = p.parse_args()
-    mcp = build(args.name, args.port, cache_tests=args.cache_tests)
-    mcp.run(
-        transport="streamable-http",
-        host="127.0.0.1",
-        port=args.port,
-        json_response=args.json_response,
-    )
+    # stdio: anything else on the command line is only there for argv() to report.
+    args, rest = p.parse_known_args()
+    if args.transport != "stdio" and (rest or args.port is None):
+        p.error("--port is required and extra arguments are refused unless --transport stdio")
+    stdio = args.transport == "stdio"
+    mcp = build(args.name, None if stdio else args.port, cache_tests=args.cache_tests, stdio=stdio)
+    if stdio:
+        mcp.run("stdio")
+    elif args.transport == "sse":
+        import uvicorn
+
+        # GET /sse and POST /messages/; DNS-rebinding protection on, as the SDK sets it for 127.0.0.1.
+        uvicorn.run(mcp.sse_app(host="127.0.0.1"), host="127.0.0.1", port=args.port, log_level="warning")
+    else:
+        mcp.run(
+            transport="streamable-http",
+            host="127.0.0.1",
+            port=args.port,
+            json_response=args.json_response,
+        )
 
 
 if __name__ == "__main__":
