@@ -544,19 +544,19 @@ func upstreamURLsAreNormalisedWithAnExplicitPort(text: String, url: String) thro
     )
 }
 
-@Test func stdioTargetIsRefusedAsNotSupportedYet() {
+@Test func openapiTargetIsRefusedAsNotSupportedYet() {
     let message = failure(
         withRoute(
             """
                 - backends:
                   - mcp:
                       targets:
-                      - name: everything
-                        stdio: { cmd: npx, args: ["@modelcontextprotocol/server-everything"] }
+                      - name: petstore
+                        openapi: { schema: { file: petstore.json } }
             """))
     #expect(
         message
-            == #"config.yaml:9:13: binds[0].listeners[0].routes[0].backends[0].mcp.targets[0]: expected one of the keys name, mcp, forwardAuthorization, got "stdio": the stdio transport is not supported by mcpgate yet; targets speak Streamable HTTP (mcp)"#
+            == #"config.yaml:9:13: binds[0].listeners[0].routes[0].backends[0].mcp.targets[0]: expected one of the keys name, mcp, sse, stdio, forwardAuthorization, got "openapi": the openapi transport is not supported by mcpgate yet; targets speak mcp (Streamable HTTP), sse or stdio"#
     )
 }
 

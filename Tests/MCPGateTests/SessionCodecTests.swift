@@ -399,6 +399,110 @@ struct SessionCodecTests {
         #expect(PrincipalDigest(principal: "bob") != digest)
     }
 
+    // MARK: Local pin (entry flag bit 1)
+
+    static let replica = ReplicaID(bytes: Array(0x10...0x1F))!
+
+    static let pinned = SessionState(
+        protocolVersion: "2024-11-05",
+        principal: PrincipalDigest(principal: "alice@example.com"),
+        issuedAt: now,
+        expiresAt: now + 3600,
+        entries: [
+            .init(target: "h", endpoint: "http://127.0.0.1:3005/mcp", upstreamSessionID: "up-1"),
+            .init(target: "s", endpoint: "http://127.0.0.1:3006/sse", localPin: LocalPin(replica: replica, channel: 7)),
+            .init(target: "p", endpoint: "stdio:p", upstreamSessionID: "", localPin: LocalPin(replica: replica, channel: .max)),
+        ]
+    )
+
+    @Test func aLocalPinRoundTripsThroughThePayloadAndTheToken() throws {
+        #expect(try SessionState(encoded: Self.pinned.encoded()) == Self.pinned)
+        let codec = try Self.codec(Self.masterKey)
+        #expect(try codec.open(codec.seal(Self.pinned, route: Self.route), route: Self.route, now: Self.now) == Self.pinned)
+        var otherReplica = Self.pinned
+        otherReplica.entries[1].localPin?.replica = ReplicaID(bytes: Array(repeating: 0xEE, count: 16))!
+        #expect(try SessionState(encoded: otherReplica.encoded()) != Self.pinned)
+        var unpinned = Self.pinned
+        for index in unpinned.entries.indices { unpinned.entries[index].localPin = nil }
+        #expect(Self.pinned.encoded().count == unpinned.encoded().count + 2 * (16 + 8))
+    }
+
+    /// The payload of a state without pins, written out from the documented layout: adding the pin must not
+    /// change a single byte of what version 1 always wrote.
+    @Test func aStateWithoutAPinEncodesExactlyAsVersionOneDid() throws {
+        let state = SessionState(
+            protocolVersion: "2025-06-18", issuedAt: 1_700_000_000, expiresAt: 4_000_000_000,
+            entries: [
+                .init(target: "alpha", endpoint: "http://a/mcp", upstreamSessionID: "u-1"),
+                .init(target: "beta", endpoint: "http://b/mcp"),
+            ])
+        var golden: [UInt8] = [1]
+        golden += [0x00, 0x00, 0x00, 0x00, 0x65, 0x53, 0xF1, 0x00]  // issuedAt
+        golden += [0x00, 0x00, 0x00, 0x00, 0xEE, 0x6B, 0x28, 0x00]  // expiresAt
+        golden += [0]  // no principal
+        golden += [0, 10] + Array("2025-06-18".utf8)
+        golden += [2]  // entries
+        golden += [1, 0, 5] + Array("alpha".utf8) + [0, 12] + Array("http://a/mcp".utf8) + [0, 3] + Array("u-1".utf8)
+        golden += [0, 0, 4] + Array("beta".utf8) + [0, 12] + Array("http://b/mcp".utf8)
+        #expect(state.encoded() == golden)
+        #expect(try SessionState(encoded: golden) == state)
+    }
+
+    @Test func aPinnedEntryEncodesItsPinAfterTheUpstreamSessionID() throws {
+        let state = SessionState(
+            protocolVersion: "v", issuedAt: 1, expiresAt: 2,
+            entries: [
+                .init(
+                    target: "p", endpoint: "stdio:p", upstreamSessionID: "u",
+                    localPin: LocalPin(replica: Self.replica, channel: 0x0102_0304_0506_0708)),
+                .init(target: "s", endpoint: "e", localPin: LocalPin(replica: Self.replica, channel: 9)),
+            ])
+        var golden: [UInt8] = [1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 1] + Array("v".utf8) + [2]
+        golden += [3, 0, 1] + Array("p".utf8) + [0, 7] + Array("stdio:p".utf8) + [0, 1] + Array("u".utf8)
+        golden += Array(0x10...0x1F) + [1, 2, 3, 4, 5, 6, 7, 8]
+        golden += [2, 0, 1] + Array("s".utf8) + [0, 1] + Array("e".utf8)
+        golden += Array(0x10...0x1F) + [0, 0, 0, 0, 0, 0, 0, 9]
+        #expect(state.encoded() == golden)
+        #expect(try SessionState(encoded: golden) == state)
+    }
+
+    @Test func unknownEntryFlagBitsAndShortPinsAreRefused() throws {
+        let state = SessionState(
+            protocolVersion: "v", issuedAt: 1, expiresAt: 2,
+            entries: [.init(target: "s", endpoint: "e", localPin: LocalPin(replica: Self.replica, channel: 9))])
+        let encoded = state.encoded()
+        let flagsIndex = 1 + 8 + 8 + 1 + 3 + 1
+        #expect(encoded[flagsIndex] == 2)
+        for bit in 2..<8 {
+            var flipped = encoded
+            flipped[flagsIndex] |= 1 << bit
+            #expect(throws: SessionError.malformed) { try SessionState(encoded: flipped) }
+        }
+        var withoutTheBit = encoded
+        withoutTheBit[flagsIndex] = 0  // the pin's 24 bytes become trailing garbage
+        #expect(throws: SessionError.malformed) { try SessionState(encoded: withoutTheBit) }
+        var upstreamToo = encoded
+        upstreamToo[flagsIndex] = 3  // the pin's bytes read as a string length, then fall short
+        #expect(throws: SessionError.malformed) { try SessionState(encoded: upstreamToo) }
+        for length in (encoded.count - 24)..<encoded.count {
+            #expect(throws: SessionError.malformed) { try SessionState(encoded: Array(encoded.prefix(length))) }
+        }
+    }
+
+    @Test func everyBitFlipInAPinnedTokenFails() throws {
+        let codec = try Self.codec(Self.masterKey)
+        let token = Array(codec.seal(Self.pinned, route: Self.route).utf8)
+        #expect(try codec.open(String(decoding: token, as: UTF8.self), route: Self.route, now: Self.now) == Self.pinned)
+        for index in token.indices {
+            for bit in 0..<8 {
+                var flipped = token
+                flipped[index] ^= 1 << bit
+                let text = String(decoding: flipped, as: UTF8.self)
+                #expect(Self.sessionError { () throws(SessionError) in try codec.open(text, route: Self.route, now: Self.now) } != nil)
+            }
+        }
+    }
+
     // MARK: Base64url
 
     @Test func base64URLRoundTripsEveryLengthAndRefusesNonCanonicalText() throws {

@@ -2,9 +2,10 @@ import MCPGateUpstream
 import PluginAPI
 
 /// The admin overview (`GET /ui/api/overview`, docs/ui.md): the running configuration as the UI shows it — binds,
-/// listeners, routes with their endpoint URL and policies (secrets redacted, `SecretRedaction`), targets and their
-/// replicas with live state — plus the process's facts: config file, start, last reload, session key ids (never the
-/// keys), admin addresses. Pure: the live parts come in as arguments.
+/// listeners, routes with their endpoint URL and policies (secrets redacted, `SecretRedaction`), targets by kind
+/// with their replicas' live state (http and sse) or their command (stdio, `env` names only) — plus the process's
+/// facts: config file, start, last reload, session key ids (never the keys), admin addresses. Pure: the live parts
+/// come in as arguments.
 enum Overview {
     /// The process's facts (`GatewayStatus`, the keyring) at the time of asking.
     struct Facts {
@@ -53,6 +54,7 @@ enum Overview {
             ]),
             "limits": limits(config.limits),
             "upstream": upstream(config.upstream),
+            "stdio": stdio(config.stdio),
         ]
         document["lastReload"] =
             facts.lastReload.map { reload in
@@ -109,11 +111,14 @@ enum Overview {
                 policy(kind: "plugin", config: reference.config, failOpen: reference.failOpen, loaded: loaded, path: reference.path))
         }
         let targets: [JSONValue] = route.backend.targets.map { target in
-            .object([
+            var object: [String: JSONValue] = [
                 "name": .string(target.name),
+                "kind": .string(target.transport.key),
                 "forwardAuthorization": .bool(target.forwardAuthorization),
                 "replicas": .array(target.endpoints.map { self.replica(url: $0.url, state: replica($0.url)) }),
-            ])
+            ]
+            if let command = target.stdioCommand { object["stdio"] = stdio(command) }
+            return .object(object)
         }
         return .object([
             "name": route.name.map { .string($0) } ?? .null,
@@ -132,6 +137,18 @@ enum Overview {
                 "failureMode": .string(route.backend.failureMode.rawValue),
                 "targets": .array(targets),
             ]),
+        ])
+    }
+
+    /// A stdio target's command: `cmd`, the resolved `executable`, `args`, `clearEnv`, and the names in `env` only
+    /// (its values are often API keys; secrets belong there, not in `args`).
+    private static func stdio(_ command: StdioCommand) -> JSONValue {
+        .object([
+            "cmd": .string(command.cmd),
+            "executable": .string(command.executable),
+            "args": .array(command.args.map { .string($0) }),
+            "envKeys": .array(command.env.keys.sorted().map { .string($0) }),
+            "clearEnv": .bool(command.clearEnv),
         ])
     }
 
@@ -202,6 +219,22 @@ enum Overview {
             "maxConnectionsPerEndpoint": .integer(Int64(settings.maxConnectionsPerEndpoint)),
             "poolIdleTimeoutMs": .integer(milliseconds(settings.poolIdleTimeout)),
             "forwardHeaders": .array(settings.forwardHeaders.sorted().map { .string($0) }),
+            "sseEndpointTimeoutMs": .integer(milliseconds(settings.sseEndpointTimeout)),
+            "sseIdleTimeoutMs": .integer(milliseconds(settings.sseIdleTimeout)),
+            "sseMaxPendingRequests": .integer(Int64(settings.sseMaxPendingRequests)),
+            "ssePoolSize": .integer(Int64(settings.ssePoolSize)),
+        ])
+    }
+
+    private static func stdio(_ settings: StdioSettings) -> JSONValue {
+        .object([
+            "maxProcesses": .integer(Int64(settings.maxProcesses)),
+            "maxProcessesPerTarget": .integer(Int64(settings.maxProcessesPerTarget)),
+            "poolSize": .integer(Int64(settings.poolSize)),
+            "maxPendingRequests": .integer(Int64(settings.maxPendingRequests)),
+            "idleTimeoutMs": .integer(milliseconds(settings.idleTimeout)),
+            "maxLineBytes": .integer(Int64(settings.maxLineBytes)),
+            "stopGracePeriodMs": .integer(milliseconds(settings.stopGracePeriod)),
         ])
     }
 

@@ -14,8 +14,8 @@ import Foundation
 public enum ConfigLoader {
     /// Reads the file at `path` and parses it; relative plugin paths resolve against the file's directory.
     ///
-    /// - Parameter environment: where `SESSION_KEY` / `SESSION_KEYS` are looked up (by default the process
-    ///   environment).
+    /// - Parameter environment: where `SESSION_KEY` / `SESSION_KEYS` and the `PATH` for stdio commands are looked
+    ///   up (by default the process environment).
     /// - Returns: the configuration, and warnings (each one line, prefixed with the file) for the caller to log.
     public static func load(
         path: String,
@@ -32,7 +32,7 @@ public enum ConfigLoader {
     ///   - yaml: the document.
     ///   - file: how messages name it (`config.yaml`).
     ///   - baseDirectory: where relative plugin paths resolve from.
-    ///   - environment: where `SESSION_KEY` / `SESSION_KEYS` are looked up.
+    ///   - environment: where `SESSION_KEY` / `SESSION_KEYS` and the `PATH` for stdio commands are looked up.
     /// - Returns: the configuration, and warnings (each one line, prefixed with the file) for the caller to log.
     public static func parse(
         yaml: String,

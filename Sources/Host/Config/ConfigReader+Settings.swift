@@ -1,7 +1,9 @@
 import MCPGateUpstream
 
 extension ConfigReader {
-    static let settingsKeys = ["session", "adminAddr", "adminToken", "statsAddr", "readinessAddr", "limits", "upstream"]
+    static let settingsKeys = [
+        "session", "adminAddr", "adminToken", "statsAddr", "readinessAddr", "limits", "upstream", "stdio",
+    ]
     /// The environment variable that gives the admin token (it wins over `config.adminToken`).
     static let adminTokenVariable = "MCPGATE_ADMIN_TOKEN"
     static let limitsKeys = [
@@ -11,7 +13,7 @@ extension ConfigReader {
     ]
     static let upstreamKeys = [
         "connectTimeout", "requestTimeout", "streamIdleTimeout", "maxConnectionsPerEndpoint", "poolIdleTimeout",
-        "forwardHeaders",
+        "forwardHeaders", "sseEndpointTimeout", "sseIdleTimeout", "sseMaxPendingRequests", "ssePoolSize",
     ]
 
     /// Reads the `config:` block (absent: every default, and the session keyring from the environment).
@@ -54,6 +56,7 @@ extension ConfigReader {
         }
         if let node = settings.present("limits") { config.limits = try readLimits(node) }
         if let node = settings.present("upstream") { config.upstream = try readUpstream(node) }
+        if let node = settings.present("stdio") { config.stdio = try readStdioSettings(node) }
     }
 
     /// `config.limits`: sizes, counts and the client idle timeout; each absent key keeps its default.
@@ -67,6 +70,7 @@ extension ConfigReader {
         if let value = keys.value("maxOpenStreams") { limits.maxOpenStreams = try value.positiveCount() }
         if let value = keys.value("maxConnections") {
             limits.maxConnections = try value.positiveCount()
+            maxConnectionsPlace = value
             let allowed = FileDescriptorLimit.defaultMaxConnections
             if limits.maxConnections > allowed {
                 warn(
@@ -103,6 +107,10 @@ extension ConfigReader {
         }
         if let value = keys.value("poolIdleTimeout") { upstream.poolIdleTimeout = try value.duration() }
         if let value = keys.value("forwardHeaders") { upstream.forwardHeaders = try Self.forwardHeaders(value) }
+        if let value = keys.value("sseEndpointTimeout") { upstream.sseEndpointTimeout = try value.duration() }
+        if let value = keys.value("sseIdleTimeout") { upstream.sseIdleTimeout = try value.duration() }
+        if let value = keys.value("sseMaxPendingRequests") { upstream.sseMaxPendingRequests = try value.positiveCount() }
+        if let value = keys.value("ssePoolSize") { upstream.ssePoolSize = try value.positiveCount() }
         return upstream
     }
 

@@ -5,7 +5,8 @@ struct ConfigReader {
     let file: String
     /// Where relative paths in the file (plugins) are resolved from: the file's own directory.
     let baseDirectory: String
-    /// `SESSION_KEY` / `SESSION_KEYS` are read from here.
+    /// `SESSION_KEY` / `SESSION_KEYS`, `MCPGATE_ADMIN_TOKEN`, and the `PATH` that stdio commands are found in,
+    /// are read from here.
     let environment: [String: String]
     /// Things that load but deserve the operator's attention, in document order.
     private(set) var warnings: [String] = []
@@ -17,6 +18,8 @@ struct ConfigReader {
     /// Every address the gateway will listen on so far (binds, admin, stats, readiness), with where each was given.
     /// A `nil` host is a bind on all interfaces.
     private var listenPlaces: [(host: String?, port: Int, place: ConfigNode, shared: Bool)] = []
+    /// Where `config.limits.maxConnections` was given, if it was (a configured value is lowered with a warning).
+    var maxConnectionsPlace: ConfigNode?
 
     init(file: String, baseDirectory: String, environment: [String: String]) {
         self.file = file
@@ -43,6 +46,7 @@ struct ConfigReader {
         var config = GatewayConfig()
         try readSettings(top.present("config"), into: &config)
         config.binds = try readBinds(try top.required("binds", "the ports to listen on"))
+        budgetDescriptorsForStdio(&config)
         return config
     }
 

@@ -39,4 +39,11 @@ public enum FileDescriptorLimit {
     public static var defaultMaxConnections: Int {
         max(16, (current - reserve) / 2)
     }
+
+    /// The most client connections the descriptors allow when up to `stdioProcesses` stdio processes run too,
+    /// each holding three pipe descriptors (stdin, stdout, stderr): half of what is left after the reserve and
+    /// the pipes (at least 16).
+    public static func maxConnections(stdioProcesses: Int) -> Int {
+        max(16, (current - reserve - 3 * stdioProcesses) / 2)
+    }
 }

@@ -17,6 +17,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var limits: Limits
     /// `config.upstream`: timeouts and pool sizes towards MCP servers.
     public var upstream: UpstreamSettings
+    /// `config.stdio`: bounds on the processes run for `stdio` targets.
+    public var stdio: StdioSettings
     /// `binds`: one listening port each.
     public var binds: [Bind]
 
@@ -27,6 +29,7 @@ public struct GatewayConfig: Sendable, Equatable {
         readinessAddr: SocketAddressSpec? = nil,
         limits: Limits = Limits(),
         upstream: UpstreamSettings = UpstreamSettings(),
+        stdio: StdioSettings = StdioSettings(),
         binds: [Bind] = []
     ) {
         self.session = session
@@ -35,6 +38,7 @@ public struct GatewayConfig: Sendable, Equatable {
         self.readinessAddr = readinessAddr
         self.limits = limits
         self.upstream = upstream
+        self.stdio = stdio
         self.binds = binds
     }
 }
@@ -272,22 +276,52 @@ public enum FailureMode: String, Sendable, Equatable {
     case failClosed, failOpen
 }
 
-/// `targets[]`: one upstream MCP server, served by one endpoint or several interchangeable replicas.
+/// `targets[]`: one upstream MCP server and how it is reached (`transport`).
 public struct Target: Sendable, Equatable {
     public var name: String
-    /// `mcp.host` (one element) or `mcp.hosts` (replicas, one pinned per session). Normalised absolute URLs.
-    public var endpoints: [UpstreamEndpoint]
+    /// `mcp` (Streamable HTTP), `sse` (HTTP+SSE) or `stdio` (a local process).
+    public var transport: TargetTransport
     /// mcpgate extension `forwardAuthorization: true`: pass the client's `Authorization` header upstream.
-    /// Off by default: the client's bearer token is never forwarded unless asked for.
+    /// Off by default: the client's bearer token is never forwarded unless asked for. Never set on stdio targets.
     public var forwardAuthorization: Bool
-    /// mcpgate extension `mcp.redirectOrigins`: origins other than the endpoints' own that an upstream 307/308
-    /// may lead to, normalised as `scheme://host[:port]` (port only when not the scheme's default).
-    public var redirectOrigins: [String]
-    public init(name: String, endpoints: [UpstreamEndpoint], forwardAuthorization: Bool = false, redirectOrigins: [String] = []) {
+
+    /// A target of any transport.
+    public init(name: String, transport: TargetTransport, forwardAuthorization: Bool = false) {
         self.name = name
-        self.endpoints = endpoints
+        self.transport = transport
         self.forwardAuthorization = forwardAuthorization
-        self.redirectOrigins = redirectOrigins
+    }
+
+    /// A Streamable HTTP (`mcp`) target.
+    public init(name: String, endpoints: [UpstreamEndpoint], forwardAuthorization: Bool = false, redirectOrigins: [String] = []) {
+        self.init(
+            name: name, transport: .streamableHTTP(endpoints: endpoints, redirectOrigins: redirectOrigins),
+            forwardAuthorization: forwardAuthorization)
+    }
+
+    /// `mcp.host` / `mcp.hosts` or `sse.host` / `sse.hosts` (one element, or replicas, one pinned per session):
+    /// normalised absolute URLs. Empty for a stdio target.
+    public var endpoints: [UpstreamEndpoint] {
+        switch transport {
+        case .streamableHTTP(let endpoints, _), .sse(let endpoints, _): endpoints
+        case .stdio: []
+        }
+    }
+
+    /// mcpgate extension `redirectOrigins` (under `mcp` or `sse`): origins other than the endpoints' own that an
+    /// upstream 307/308 may lead to, normalised as `scheme://host[:port]` (port only when not the scheme's
+    /// default). Empty for a stdio target.
+    public var redirectOrigins: [String] {
+        switch transport {
+        case .streamableHTTP(_, let origins), .sse(_, let origins): origins
+        case .stdio: []
+        }
+    }
+
+    /// The command of a stdio target; nil for the others.
+    public var stdioCommand: StdioCommand? {
+        if case .stdio(let command) = transport { return command }
+        return nil
     }
 }
 

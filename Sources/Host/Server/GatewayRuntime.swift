@@ -44,6 +44,9 @@ final class GatewayRuntime: Sendable {
                 for route in listener.routes {
                     var pools: [TargetPool] = []
                     for target in route.backend.targets {
+                        guard case .streamableHTTP = target.transport else {
+                            throw RuntimeBuildError("target \(target.name): \(target.transport.key) targets are read but not served yet")
+                        }
                         pools.append(try TargetPool(target: target, health: health))
                     }
                     let origins = OriginPolicy(corsAllowOrigins: Self.allowOrigins(route.policies.cors))

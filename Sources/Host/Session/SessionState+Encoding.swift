@@ -7,14 +7,24 @@
 /// [16 bytes principal digest]
 /// str protocolVersion     str = u16 byte count, UTF-8 bytes (at most maxFieldByteCount)
 /// u8  entry count
-/// per entry: u8 flags (bit 0: upstream session id present), str target, str endpoint, [str upstream session id]
+/// per entry:
+///   u8  flags             bit 0: an upstream session id follows; bit 1: a local pin follows; other bits zero
+///   str target            str endpoint
+///   [str upstream session id]
+///   [16 bytes replica id  u64 channel key]      the local pin
 /// ```
 ///
 /// Decoding is strict: unknown format versions or flag bits, over-long fields, invalid UTF-8, and
-/// trailing bytes are all refused.
+/// trailing bytes are all refused. The local pin (bit 1) came later within version 1: a state without one
+/// encodes exactly as before, and a build that predates it refuses a pinned token (the flag bit), which
+/// gives the client the 404 it would get anyway from a replica that cannot hold the member.
 extension SessionState {
     /// The payload format this build writes and reads.
     package static let formatVersion: UInt8 = 1
+    /// Entry flag: an upstream session id follows the endpoint.
+    static let upstreamSessionFlag: UInt8 = 1 << 0
+    /// Entry flag: a local pin follows (after the upstream session id, when there is one).
+    static let localPinFlag: UInt8 = 1 << 1
 
     /// The encoded payload, or an empty array (which never decodes) when the state does not fit
     /// the encoding limits.
@@ -24,6 +34,7 @@ extension SessionState {
         for entry in entries {
             size += 1 + 2 + entry.target.utf8.count + 2 + entry.endpoint.utf8.count
             if let upstream = entry.upstreamSessionID { size += 2 + upstream.utf8.count }
+            if entry.localPin != nil { size += ReplicaID.byteCount + 8 }
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(size)
@@ -40,10 +51,16 @@ extension SessionState {
         Self.append(protocolVersion, to: &bytes)
         bytes.append(UInt8(truncatingIfNeeded: entries.count))
         for entry in entries {
-            bytes.append(entry.upstreamSessionID == nil ? 0 : 1)
+            var flags: UInt8 = entry.upstreamSessionID == nil ? 0 : Self.upstreamSessionFlag
+            if entry.localPin != nil { flags |= Self.localPinFlag }
+            bytes.append(flags)
             Self.append(entry.target, to: &bytes)
             Self.append(entry.endpoint, to: &bytes)
             if let upstream = entry.upstreamSessionID { Self.append(upstream, to: &bytes) }
+            if let pin = entry.localPin {
+                bytes.append(contentsOf: pin.replica.bytes)
+                Self.append(pin.channel, to: &bytes)
+            }
         }
         return bytes
     }
@@ -71,16 +88,24 @@ extension SessionState {
         var entries: [Entry] = []
         entries.reserveCapacity(Int(entryCount))
         for _ in 0..<entryCount {
-            guard let flags = reader.readUInt8(), flags <= 1,
+            guard let flags = reader.readUInt8(), flags & ~(Self.upstreamSessionFlag | Self.localPinFlag) == 0,
                 let target = reader.readString(maxByteCount: Self.maxFieldByteCount),
                 let endpoint = reader.readString(maxByteCount: Self.maxFieldByteCount)
             else { throw .malformed }
             var upstreamSessionID: String?
-            if flags == 1 {
+            if flags & Self.upstreamSessionFlag != 0 {
                 guard let upstream = reader.readString(maxByteCount: Self.maxFieldByteCount) else { throw .malformed }
                 upstreamSessionID = upstream
             }
-            entries.append(Entry(target: target, endpoint: endpoint, upstreamSessionID: upstreamSessionID))
+            var localPin: LocalPin?
+            if flags & Self.localPinFlag != 0 {
+                guard let replica = reader.readBytes(ReplicaID.byteCount).flatMap({ ReplicaID(bytes: Array($0)) }),
+                    let channel = reader.readUInt64()
+                else { throw .malformed }
+                localPin = LocalPin(replica: replica, channel: channel)
+            }
+            entries.append(
+                Entry(target: target, endpoint: endpoint, upstreamSessionID: upstreamSessionID, localPin: localPin))
         }
         guard reader.isAtEnd else { throw .malformed }
         self.init(

@@ -14,12 +14,16 @@ public struct SessionState: Sendable, Equatable {
         public var endpoint: String
         /// The `Mcp-Session-Id` the upstream gave us, if it gave one.
         public var upstreamSessionID: String?
+        /// For a member that lives in one gateway process (a stdio process, an upstream HTTP+SSE session): which
+        /// replica holds it and under which channel key. nil for Streamable HTTP members, which any replica serves.
+        public var localPin: LocalPin?
 
         /// Creates an entry.
-        public init(target: String, endpoint: String, upstreamSessionID: String? = nil) {
+        public init(target: String, endpoint: String, upstreamSessionID: String? = nil, localPin: LocalPin? = nil) {
             self.target = target
             self.endpoint = endpoint
             self.upstreamSessionID = upstreamSessionID
+            self.localPin = localPin
         }
     }
 

@@ -62,6 +62,49 @@ struct OverviewTests {
         #expect(!text.contains("admin-token-0123456789"))
         #expect(!text.contains("0707070707"))
     }
+
+    @Test func targetsShowTheirKindAndAStdioCommandShowsEnvNamesButNeverValues() throws {
+        let sse = UpstreamEndpoint(url: "http://10.0.0.2:8080/sse", scheme: "http", host: "10.0.0.2", port: 8080, path: "/sse")
+        let command = StdioCommand(
+            cmd: "npx", executable: "/usr/bin/npx", args: ["-y", "@modelcontextprotocol/server-github"],
+            env: ["GITHUB_TOKEN": "ghp_topsecretvalue", "LOG_LEVEL": "debug-value"])
+        var route = route([.exact("/mcp")])
+        route.backend.targets += [
+            Target(name: "events", transport: .sse(endpoints: [sse], redirectOrigins: [])),
+            Target(name: "github", transport: .stdio(command)),
+        ]
+        let config = GatewayConfig(binds: [Bind(port: 3000, listeners: [Listener(routes: [route])])])
+        let facts = Overview.Facts(configFile: "c.yaml", startedAtMs: 0, lastReload: nil, keyIDs: [], keysFrom: "generated")
+        var asked: [String] = []
+        let document = Overview.document(
+            config: config, facts: facts,
+            replica: { url in
+                asked.append(url)
+                return Overview.Replica(health: nil, probe: nil)
+            })
+        let text = document.jsonText
+        #expect(asked == ["http://10.0.0.1:3005/mcp", "http://10.0.0.2:8080/sse"])
+        #expect(text.contains(#""kind":"mcp""#))
+        #expect(text.contains(#""kind":"sse""#))
+        #expect(text.contains(#""url":"http://10.0.0.2:8080/sse""#))
+        #expect(
+            text.contains(
+                #""stdio":{"args":["-y","@modelcontextprotocol/server-github"],"clearEnv":false,"cmd":"npx","envKeys":["GITHUB_TOKEN","LOG_LEVEL"],"executable":"/usr/bin/npx"}"#
+            ))
+        #expect(text.contains(#""maxProcesses":64"#))
+        #expect(text.contains(#""sseEndpointTimeoutMs":10000"#))
+
+        let summary = ConfigSummary.json(config)
+        #expect(
+            summary.contains(
+                #"{"name":"github","kind":"stdio","endpoints":[],"cmd":"npx","executable":"/usr/bin/npx","args":["-y","@modelcontextprotocol/server-github"],"envKeys":["GITHUB_TOKEN","LOG_LEVEL"],"clearEnv":false}"#
+            ))
+        #expect(summary.contains(#"{"name":"events","kind":"sse","endpoints":["http://10.0.0.2:8080/sse"]}"#))
+        for shown in [text, summary] {
+            #expect(!shown.contains("topsecret"))
+            #expect(!shown.contains("debug-value"))
+        }
+    }
 }
 
 /// What the upstream transport counts per endpoint for the overview.
