@@ -1351,3 +1351,39 @@ def hostile_upstream(procs: Any, name: str | None = None) -> HostileUpstream:
     u = HostileUpstream(name or procs._name("hostile"), procs.logdir)
     procs.started.append(u)
     return u.start()
+
+
+@contextlib.asynccontextmanager
+async def sse_sdk_client(
+    url: str,
+    headers: dict[str, str] | None = None,
+    log: ClientLog | None = None,
+    elicit_name: str = "gateway",
+) -> AsyncIterator[Any]:
+    """`mcp.Client` over the HTTP+SSE transport (2024-11-05: `sse_client`, `mode="legacy"`), the twin of `sdk_client`:
+    the same elicitation and logging callbacks, and the endpoint's `sessionId` recorded in `log.request_headers`
+    under the key `sessionid`."""
+    from mcp import Client, types
+    from mcp.client.sse import sse_client
+
+    rec = log if log is not None else ClientLog()
+
+    async def on_elicit(ctx: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        rec.elicitations.append(params.message)
+        return types.ElicitResult(action="accept", content={"name": elicit_name})
+
+    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+        rec.logs.append(params.data)
+
+    def on_session(session_id: str) -> None:
+        rec.request_headers.append({"sessionid": session_id})
+
+    async with Client(
+        sse_client(url, headers=headers, timeout=30.0, sse_read_timeout=60.0, on_session_created=on_session),
+        mode="legacy",
+        elicitation_callback=on_elicit,
+        logging_callback=on_log,
+        log_level="info",
+        read_timeout_seconds=30.0,
+    ) as c:
+        yield c

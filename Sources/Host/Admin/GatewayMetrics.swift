@@ -9,6 +9,8 @@ final class GatewayMetrics: Sendable {
     /// Upstream requests that found every pooled connection of their endpoint busy and waited for one.
     let upstreamPoolWaits: Counter
     let openStreams: Gauge
+    /// Client HTTP+SSE streams (`GET /sse`) open now; each also holds one of `openStreams`.
+    let legacySSEStreams: Gauge
     let federationCollisions: Counter
     /// Indexed by `era * 3 + status class` (2xx, 4xx, 5xx).
     private let responses: [Counter]
@@ -28,6 +30,7 @@ final class GatewayMetrics: Sendable {
                 "upstream_pool_waits", "total", "Upstream requests that waited for a pooled connection (all maxConnectionsPerEndpoint busy)"
             ))
         openStreams = registry.makeGauge(descriptor: name("open", "streams", "Client SSE streams open now"))
+        legacySSEStreams = registry.makeGauge(descriptor: name("legacy_sse", "streams", "Client HTTP+SSE streams (GET /sse) open now"))
         federationCollisions = registry.makeCounter(
             descriptor: name("federation_collisions", "total", "List items dropped because another target already offers the same name"))
         var responses: [Counter] = []

@@ -61,7 +61,8 @@ final class Exchange {
     var era: Era = .handshake
     /// Set when the response went out (whole, or the head of a stream).
     private(set) var answered = false
-    private var responseStatus = 0
+    /// The HTTP status of the answer (0 until it went out).
+    private(set) var responseStatus = 0
     private var finished = false
     /// Releases resources (stream slots, timers) when the exchange ends.
     var onFinish: [() -> Void] = []
@@ -134,6 +135,7 @@ final class Exchange {
         let head = request.head
         let versionHeader = headers.first(name: "mcp-protocol-version")
         era = ProtocolVersion.era(ofHeader: versionHeader)
+        if LegacySSEFlow(exchange: self).serve(route: route) { return }
         switch (head.method, era) {
         case (.POST, .handshake): HandshakeFlow(exchange: self).post(route: route)
         case (.POST, .sessionless): SessionlessFlow(exchange: self).post(route: route)
@@ -148,6 +150,21 @@ final class Exchange {
         default:
             fail(GatewayError(.methodNotAllowed, code: -32600, "Method Not Allowed", headers: [("allow", "GET, POST, DELETE")]))
         }
+    }
+
+    /// Takes on what `begin` decided for an exchange that handed its work over (`handOff`): its route, its filter
+    /// chain request (moved, not shared) and its principal.
+    func adopt(route: RouteRuntime, filters: FilterChainRequest?, principal: String?) {
+        self.route = route
+        self.filters = filters
+        self.principal = principal
+    }
+
+    /// Gives up the filter chain request, for the exchange that carries this one's work on: this exchange's end then
+    /// leaves it alone, so the chain is finished exactly once, by its new owner.
+    func releaseFilters() -> FilterChainRequest? {
+        defer { filters = nil }
+        return filters
     }
 
     /// The client closed its connection: stop the upstream work done for it.
@@ -216,17 +233,22 @@ final class Exchange {
 
     /// `Content-Type: application/json` and an `Accept` that takes both JSON and SSE.
     func checkPostHeaders() -> GatewayError? {
-        // The media type exactly (`application/json`, parameters such as `; charset=utf-8` allowed).
+        if let error = checkContentType() { return error }
+        let accept = Accept(headers)
+        if !(accept.json && accept.eventStream) {
+            return GatewayError(
+                .notAcceptable, code: -32600, "Not Acceptable: Client must accept both application/json and text/event-stream")
+        }
+        return nil
+    }
+
+    /// `Content-Type: application/json` (the media type exactly; parameters such as `; charset=utf-8` allowed).
+    func checkContentType() -> GatewayError? {
         let contentType = headers.first(name: "content-type").map { value in
             (value.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingSpaces().lowercased()
         }
         if contentType != "application/json" {
             return GatewayError(.unsupportedMediaType, code: -32600, "Unsupported Media Type: Content-Type must be application/json")
-        }
-        let accept = Accept(headers)
-        if !(accept.json && accept.eventStream) {
-            return GatewayError(
-                .notAcceptable, code: -32600, "Not Acceptable: Client must accept both application/json and text/event-stream")
         }
         return nil
     }

@@ -13,13 +13,29 @@ struct HandshakeFlow: RequestFlow {
     let exchange: Exchange
 }
 
+/// Where a handshake-era session's id travels between the client and the gateway.
+enum SessionCarrier {
+    /// The `Mcp-Session-Id` header (Streamable HTTP): sealed into the `initialize` answer, sent back on every request.
+    case header
+    /// A client's HTTP+SSE stream (`GET /sse`): it adopted the sealed id when `initialize` answered on it
+    /// (`LegacySSEResponder`), and every message posted to the stream belongs to that session.
+    case legacyStream(LegacySSEStream)
+}
+
 extension HandshakeFlow {
+    /// A Streamable HTTP POST: its headers checked and its body parsed and filtered, then `handle`d.
     func post(route: RouteRuntime) {
         if let error = checkPostHeaders() {
             fail(error)
             return
         }
         guard let message = parseBody(), filterClientMessage(message) else { return }
+        handle(message, route: route, carrier: .header)
+    }
+
+    /// Serves one client message of a handshake-era session (already parsed and through the filters): `initialize`
+    /// opens the session; anything else goes to the members of the session `carrier` names.
+    func handle(_ message: RPCMessage, route: RouteRuntime, carrier: SessionCarrier) {
         if message.method == "initialize" {
             guard message.kind == .request else {
                 fail(.invalidRequest("initialize must be a request"))
@@ -32,7 +48,7 @@ extension HandshakeFlow {
             }
             return
         }
-        guard let session = openSession(route: route, idJSON: message.idJSON) else { return }
+        guard let session = openSession(route: route, idJSON: message.idJSON, carrier: carrier) else { return }
         if let version = headers.first(name: "mcp-protocol-version"), version != session.state.protocolVersion {
             fail(
                 .invalidRequest(
@@ -114,17 +130,27 @@ extension HandshakeFlow {
             fail(GatewayError(.notAcceptable, code: -32600, "Not Acceptable: Client must accept text/event-stream"))
             return
         }
-        guard let session = openSession(route: route, idJSON: "null") else { return }
-        let limits = runtime.limits
-        guard services.counters.openStream(limit: limits.maxOpenStreams) else {
+        guard let session = openSession(route: route, idJSON: "null"), reserveStreamSlot() else { return }
+        relayStandaloneStreams(of: session, route: route)
+    }
+
+    /// Holds one of `maxOpenStreams` until the exchange ends, or answers 503 when all are taken.
+    func reserveStreamSlot() -> Bool {
+        guard services.counters.openStream(limit: runtime.limits.maxOpenStreams) else {
             fail(GatewayError(.serviceUnavailable, code: -32603, "Too many open streams", headers: [("retry-after", "5")]))
-            return
+            return false
         }
         services.metrics.openStreams.increment()
         onFinish.append { [services] in
             services.counters.closeStream()
             services.metrics.openStreams.decrement()
         }
+        return true
+    }
+
+    /// Opens each member's standalone server-to-client stream (a GET) and relays them, fanned in, as this exchange's
+    /// stream (`StreamFanIn`).
+    func relayStandaloneStreams(of session: OpenedSession, route: RouteRuntime) {
         let requests = bodilessRequests(.GET, to: session.members, accept: UpstreamHeaders.acceptStream, session: session)
         let fanIn = StreamFanIn(
             exchange: exchange, members: session.members.map(\.target.name),
@@ -188,10 +214,20 @@ extension HandshakeFlow {
 
     // MARK: Sessions
 
-    /// Opens the request's sealed session id and asks `SessionRouter` for its members on `route`, or answers
-    /// 400 (absent) / 404 (anything wrong with it).
-    func openSession(route: RouteRuntime, idJSON: String) -> OpenedSession? {
-        let ids = headers["mcp-session-id"]
+    /// Opens the session's sealed id (from the header, or the one `carrier` adopted) and asks `SessionRouter` for its
+    /// members on `route`, or answers 400 (absent) / 404 (anything wrong with it).
+    func openSession(route: RouteRuntime, idJSON: String, carrier: SessionCarrier = .header) -> OpenedSession? {
+        let ids: [String]
+        switch carrier {
+        case .header:
+            ids = headers["mcp-session-id"]
+        case .legacyStream(let stream):
+            guard let token = stream.sessionToken else {
+                fail(.invalidRequest("Session not initialized: send initialize first"), idJSON: idJSON)
+                return nil
+            }
+            ids = [token]
+        }
         guard let token = ids.first else {
             fail(.missingSession, idJSON: idJSON)
             return nil
@@ -215,7 +251,5 @@ extension HandshakeFlow {
             return nil
         }
     }
-
-    // MARK: Upstream
 
 }

@@ -13,6 +13,8 @@ final class GatewayRuntime: Sendable {
     let requestStates: RequestStateCodec
     /// Seals federated pagination cursors.
     let cursorSealer: Sealer
+    /// Seals the `sessionId` of client HTTP+SSE streams (`GET /sse`).
+    let legacyStreamCodec: LegacyStreamCodec
     /// Route tables by bind port.
     let routeTables: [Int: RouteTable]
     let limits: Limits
@@ -35,6 +37,7 @@ final class GatewayRuntime: Sendable {
         self.sessionKeyIDs = keyring.keyIDs
         self.requestStates = RequestStateCodec(keyring: keyring)
         self.cursorSealer = Sealer(keyring: keyring, purpose: .cursor)
+        self.legacyStreamCodec = LegacyStreamCodec(keyring: keyring)
         self.limits = config.limits
         self.sessionTTLSeconds = UInt64(max(1, config.session.ttl.components.seconds))
         var tables: [Int: RouteTable] = [:]

@@ -23,6 +23,8 @@ final class GatewayServices: Sendable {
     /// This process among the gateway's replicas, drawn at start: sealed into sessions and streams only this
     /// process can serve (stdio and upstream SSE members, client `/sse` streams).
     let replica = ReplicaID.random()
+    /// The client HTTP+SSE streams (`GET /sse`) this process holds, by the key sealed into their `sessionId`.
+    let legacyStreams = LegacySSEStreamTable()
 
     init(upstream: UpstreamClient, metrics: GatewayMetrics, plugins: HostServices, health: EndpointHealthBoard = EndpointHealthBoard()) {
         self.upstream = upstream

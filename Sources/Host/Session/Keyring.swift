@@ -23,6 +23,7 @@ public struct Keyring: Sendable {
             case .session: return derivedKeys[0]
             case .requestState: return derivedKeys[1]
             case .cursor: return derivedKeys[2]
+            case .legacyStream: return derivedKeys[3]
             }
         }
     }

@@ -7,6 +7,8 @@ public enum SealPurpose: String, Sendable, CaseIterable {
     case requestState
     /// Pagination cursors the gateway hands out when it merges fanned-out list results.
     case cursor
+    /// The `sessionId` of a client's HTTP+SSE stream (`GET /sse`, `LegacyStreamCodec`).
+    case legacyStream
 
     /// The HKDF `info` string: `mcpgate/<purpose>/v1`.
     package var keyDerivationInfo: String { "mcpgate/\(rawValue)/v1" }
