@@ -12,6 +12,15 @@ final class GatewayMetrics: Sendable {
     /// Client HTTP+SSE streams (`GET /sse`) open now; each also holds one of `openStreams`.
     let legacySSEStreams: Gauge
     let federationCollisions: Counter
+    /// Processes of `stdio` targets running now.
+    let stdioProcesses: Gauge
+    /// `stdio` processes started, and those that could not be.
+    let stdioSpawns: Counter
+    let stdioSpawnFailures: Counter
+    /// Upstream HTTP+SSE sessions (`sse` targets) open now.
+    let upstreamSSESessions: Gauge
+    /// Messages from stdio processes or upstream SSE sessions that were not JSON-RPC (ignored).
+    let upstreamBadLines: Counter
     /// Indexed by `era * 3 + status class` (2xx, 4xx, 5xx).
     private let responses: [Counter]
 
@@ -33,6 +42,14 @@ final class GatewayMetrics: Sendable {
         legacySSEStreams = registry.makeGauge(descriptor: name("legacy_sse", "streams", "Client HTTP+SSE streams (GET /sse) open now"))
         federationCollisions = registry.makeCounter(
             descriptor: name("federation_collisions", "total", "List items dropped because another target already offers the same name"))
+        stdioProcesses = registry.makeGauge(descriptor: name("stdio", "processes", "Processes of stdio targets running now"))
+        stdioSpawns = registry.makeCounter(descriptor: name("stdio_spawns", "total", "Processes of stdio targets started"))
+        stdioSpawnFailures = registry.makeCounter(
+            descriptor: name("stdio_spawn_failures", "total", "Processes of stdio targets that could not be started"))
+        upstreamSSESessions = registry.makeGauge(
+            descriptor: name("upstream_sse", "sessions", "Upstream HTTP+SSE sessions (sse targets) open now"))
+        upstreamBadLines = registry.makeCounter(
+            descriptor: name("stdio_bad_lines", "total", "Lines from stdio processes or upstream SSE sessions that are not JSON-RPC (ignored)"))
         var responses: [Counter] = []
         for era in [Era.handshake, .sessionless] {
             for status in ["2xx", "4xx", "5xx"] {

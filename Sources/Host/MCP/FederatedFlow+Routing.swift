@@ -37,7 +37,7 @@ extension FederatedFlow {
     func routedCall(
         _ message: RPCMessage, resolved: ResolvedTarget, route: RouteRuntime, target: TargetPool, endpoint: ResolvedEndpoint,
         upstreamSessionID: String?, protocolVersion: String?, extraEdit: ((JSONValueRef) -> Void)? = nil,
-        observe observeAnswer: ((RPCMessage) -> Void)? = nil
+        observe observeAnswer: ((RPCMessage) -> Void)? = nil, onLease: (@Sendable (UInt64) -> Void)? = nil
     ) {
         let rewriter = FederationRewriter(naming: route.naming)
         let method = message.method ?? ""
@@ -60,7 +60,7 @@ extension FederatedFlow {
                 return response.document.serialized()
             },
             rewriteEvent: { rewriter.rewriteServerMessage($0, target: targetName) },
-            headerOverrides: overrides)
+            headerOverrides: overrides, onLease: onLease)
     }
 
     /// Lists every target's tools or prompts (all pages, at most `TargetResolver.maxNamePages` each) to learn

@@ -78,7 +78,25 @@ extension HandshakeFlow {
             fail(.upstream(.badGateway, target: "", "The route has no target"), idJSON: message.idJSON)
             return
         }
-        let endpoint = target.pick()
+        guard target.usesChannels else {
+            send(message, initializing: target, endpoint: target.pick(), route: route)
+            return
+        }
+        // An sse or stdio member: the session gets a channel of its own, opened first.
+        openSessionChannel(for: target).assumeIsolated().whenComplete { result in
+            guard !clientGone else { return }
+            switch result {
+            case .success(let channel):
+                send(message, initializing: target, endpoint: target.sessionEndpoint.over(.channel(channel)), route: route)
+            case .failure(let error):
+                let failure = UpstreamFailure(error, target: target.name)
+                logger.warning("upstream channel not opened for initialize", metadata: ["target": "\(target.name)", "error": "\(failure.detail)"])
+                fail(failure.gatewayError, idJSON: message.idJSON)
+            }
+        }
+    }
+
+    private func send(_ message: RPCMessage, initializing target: TargetPool, endpoint: ResolvedEndpoint, route: RouteRuntime) {
         let context = InitializeContext(
             target: target, endpoint: endpoint, route: route, principal: principal.map(PrincipalDigest.init(principal:)))
         forward(
@@ -105,7 +123,8 @@ extension HandshakeFlow {
                 protocolVersion: negotiated, principal: context.principal, issuedAt: now, expiresAt: runtime.sessionExpiry(now: now),
                 entries: [
                     SessionState.Entry(
-                        target: context.target.name, endpoint: context.endpoint.endpoint.url, upstreamSessionID: upstreamSessionID)
+                        target: context.target.name, endpoint: context.endpoint.endpoint.url, upstreamSessionID: upstreamSessionID,
+                        localPin: localPin(of: context.endpoint))
                 ])
             guard state.fitsEncodingLimits else {
                 fail(
@@ -114,6 +133,7 @@ extension HandshakeFlow {
                 return
             }
             let sessionID = runtime.sessionCodec.seal(state, route: context.route.identity)
+            adoptChannels(of: state, route: context.route)
             headers.add(name: "mcp-session-id", value: sessionID)
             noteSessionID(sessionID)
             services.metrics.sessionsCreated.increment()
@@ -242,7 +262,10 @@ extension HandshakeFlow {
             fail(.sessionNotFound, idJSON: idJSON)
             return nil
         }
-        switch SessionRouter.members(of: state, route: route, principal: principal.map(PrincipalDigest.init(principal:))) {
+        let principalDigest = principal.map(PrincipalDigest.init(principal:))
+        switch SessionRouter.members(
+            of: state, route: route, principal: principalDigest, channel: channelLookup(route: route, principal: principalDigest))
+        {
         case .success(let session):
             return session
         case .failure(let refusal):

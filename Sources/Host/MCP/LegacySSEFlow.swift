@@ -165,11 +165,19 @@ extension LegacySSEFlow {
         guard let token = stream.sessionToken else { return }
         let owner = stream.owner
         // Expiry does not matter here: an expired session's members are ended all the same.
-        guard let state = try? owner.runtime.sessionCodec.open(token, route: route.identity, now: 0),
-            case .success(let session) = SessionRouter.members(of: state, route: route, principal: state.principal)
+        guard let state = try? owner.runtime.sessionCodec.open(token, route: route.identity, now: 0) else { return }
+        // sse and stdio members: the session's own channels close with its stream.
+        let registry = owner.services.channels.registry
+        let replica = owner.services.replica
+        let pins = state.entries.compactMap(\.localPin).filter { $0.replica == replica }
+        defer { for pin in pins { registry.close(pin.channel, reason: .closed(.deleted)) } }
+        let lookup: SessionRouter.ChannelLookup = { entry in
+            entry.localPin.flatMap { $0.replica == replica ? registry.lookup($0.channel)?.channel : nil }
+        }
+        guard case .success(let session) = SessionRouter.members(of: state, route: route, principal: state.principal, channel: lookup)
         else { return }
         for member in session.members {
-            guard let upstreamSessionID = member.entry.upstreamSessionID else { continue }
+            guard case .none = member.endpoint.channel, let upstreamSessionID = member.entry.upstreamSessionID else { continue }
             let headers = owner.upstreamHeaders(
                 for: member.target, accept: UpstreamHeaders.acceptBoth, contentType: false, upstreamSessionID: upstreamSessionID,
                 protocolVersion: state.protocolVersion)

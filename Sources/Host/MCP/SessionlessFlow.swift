@@ -64,7 +64,7 @@ extension SessionlessFlow {
         let principalDigest = principal.map(PrincipalDigest.init(principal:))
         switch SessionRouter.pin(
             requestState: message.params?["requestState"]?.string, codec: runtime.requestStates, route: route, target: target,
-            principal: principalDigest, now: nowSeconds)
+            principal: principalDigest, now: nowSeconds, replica: services.replica)
         {
         case .success(.unpinned):
             break
@@ -77,11 +77,21 @@ extension SessionlessFlow {
         }
         let codec = runtime.requestStates
         let pinnedURL = endpoint.endpoint.url
+        // A pooled channel: the retry must reach the channel (process) that served this request.
+        let lease = target.channelPool == nil ? nil : LeaseNote()
+        let replica = services.replica
         let sealState: (RPCMessage) -> Bool = { response in
-            SessionRouter.sealInputRequired(
-                response, codec: codec, route: route, target: target.name, endpointURL: pinnedURL, principal: principalDigest,
+            var endpointURL = pinnedURL
+            if let lease {
+                guard let key = lease.key else { return false }
+                endpointURL = ChannelLocator.encode(endpoint: pinnedURL, replica: replica, channel: key)
+            }
+            return SessionRouter.sealInputRequired(
+                response, codec: codec, route: route, target: target.name, endpointURL: endpointURL, principal: principalDigest,
                 now: WallClock.nowSeconds)
         }
+        var onLease: (@Sendable (UInt64) -> Void)?
+        if let lease { onLease = { key in lease.key = key } }
         let restoreState: (JSONValueRef) -> Void = { root in
             if let upstreamState { root["params"]?.set("requestState", string: upstreamState) }
         }
@@ -89,7 +99,7 @@ extension SessionlessFlow {
         if let resolved {
             federated.routedCall(
                 message, resolved: resolved, route: route, target: target, endpoint: endpoint, upstreamSessionID: nil,
-                protocolVersion: version, extraEdit: restoreState, observe: { _ = sealState($0) })
+                protocolVersion: version, extraEdit: restoreState, observe: { _ = sealState($0) }, onLease: onLease)
             return
         }
         let rewriteAnswer: (RPCMessage) -> [UInt8]? =
@@ -101,7 +111,8 @@ extension SessionlessFlow {
             : { response in sealState(response) ? response.document.serialized() : nil }
         forward(
             message: message, body: upstreamState == nil ? nil : upstreamBody(message, edit: restoreState), target: target,
-            endpoint: endpoint, upstreamSessionID: nil, protocolVersion: version, purpose: .request, rewriteResult: rewriteAnswer)
+            endpoint: endpoint, upstreamSessionID: nil, protocolVersion: version, purpose: .request, rewriteResult: rewriteAnswer,
+            onLease: onLease)
     }
 
     /// A federated route's target for a request (`SessionRouter.sessionlessStep`, then `resolveTarget`), with
@@ -151,4 +162,10 @@ extension SessionlessFlow {
         }
         return only
     }
+}
+
+/// Which pooled channel took a request (set when the lease is granted, read when its answer is sealed). Both
+/// happen on the exchange's event loop: `@unchecked Sendable` only so the lease callback may carry it.
+final class LeaseNote: @unchecked Sendable {
+    var key: UInt64?
 }

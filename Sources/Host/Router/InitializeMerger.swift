@@ -13,6 +13,8 @@ enum InitializeMerger {
     struct Attempt: Equatable {
         var target: String
         var endpoint: String
+        /// The channel this process opened for the member (sse and stdio targets).
+        var localPin: LocalPin? = nil
     }
 
     /// A target that initialized.
@@ -22,6 +24,7 @@ enum InitializeMerger {
         var response: RPCMessage
         var upstreamSessionID: String?
         var version: String
+        var localPin: LocalPin? = nil
     }
 
     /// What the caller does next.
@@ -55,7 +58,8 @@ enum InitializeMerger {
                 if response.kind == .result, let version = response.result?["protocolVersion"]?.string {
                     initialized.append(
                         Initialized(
-                            target: target, endpoint: attempt.endpoint, response: response, upstreamSessionID: sessionID, version: version))
+                            target: target, endpoint: attempt.endpoint, response: response, upstreamSessionID: sessionID, version: version,
+                            localPin: attempt.localPin))
                 } else {
                     let text = response.root["error"]?["message"]?.string ?? "no result"
                     failures.append(.upstream(.badGateway, target: target, "Target '\(target)' refused initialize: \(text)"))
@@ -85,7 +89,9 @@ enum InitializeMerger {
                 skipped: failures)
         }
         let ordered = routeTargets.compactMap { target in initialized.first { $0.target == target } }
-        let entries = ordered.map { SessionState.Entry(target: $0.target, endpoint: $0.endpoint, upstreamSessionID: $0.upstreamSessionID) }
+        let entries = ordered.map {
+            SessionState.Entry(target: $0.target, endpoint: $0.endpoint, upstreamSessionID: $0.upstreamSessionID, localPin: $0.localPin)
+        }
         guard SessionState(protocolVersion: lowest, issuedAt: 0, expiresAt: 0, entries: entries).fitsEncodingLimits else {
             return .failure(
                 .upstream(.badGateway, target: routeTargets.joined(separator: ","), "Upstream session ids are too long to seal"),

@@ -39,6 +39,9 @@ enum SessionRouter {
         case memberGone(target: String)
         /// The session pins no target.
         case noMembers
+        /// An sse or stdio member whose channel this process does not hold: another replica's, or closed
+        /// (deleted, idle, expired, crashed, or the gateway restarted).
+        case channelGone(target: String)
 
         /// What the client is told.
         var error: GatewayError { .sessionNotFound }
@@ -46,13 +49,26 @@ enum SessionRouter {
         var countsAsRejected: Bool { self != .noMembers }
     }
 
-    /// The members of a session: each entry's target and pinned replica on `route`.
-    static func members(of state: SessionState, route: RouteRuntime, principal: PrincipalDigest?) -> Result<OpenedSession, Refusal> {
+    /// The channel an sse or stdio member's local pin names, if this process holds it for this session (the
+    /// caller checks the replica, the registry and the channel's owner).
+    typealias ChannelLookup = (SessionState.Entry) -> UpstreamChannel?
+
+    /// The members of a session: each entry's target and pinned replica on `route` (for sse and stdio members,
+    /// the channel `channel` finds for the entry's local pin).
+    static func members(
+        of state: SessionState, route: RouteRuntime, principal: PrincipalDigest?, channel: ChannelLookup = { _ in nil }
+    ) -> Result<OpenedSession, Refusal> {
         // A session belongs to the principal that created it.
         guard state.principal == principal else { return .failure(.principalMismatch) }
         var members: [SessionMember] = []
         for entry in state.entries {
-            guard let target = route.target(named: entry.target), let endpoint = target.endpoint(pinned: entry.endpoint) else {
+            guard let target = route.target(named: entry.target), var endpoint = target.endpoint(pinned: entry.endpoint) else {
+                return .failure(.memberGone(target: entry.target))
+            }
+            if target.usesChannels {
+                guard entry.localPin != nil, let open = channel(entry) else { return .failure(.channelGone(target: entry.target)) }
+                endpoint = endpoint.over(.channel(open))
+            } else if entry.localPin != nil {
                 return .failure(.memberGone(target: entry.target))
             }
             members.append(SessionMember(entry: entry, target: target, endpoint: endpoint))
@@ -145,16 +161,24 @@ enum SessionRouter {
         .badRequest, code: -32602, "Invalid or expired requestState", dataJSON: "{\"reason\":\"invalid_request_state\"}")
 
     /// Opens `requestState` (the request's `params.requestState`) for a request routed to `target`.
+    /// For a target served by a channel pool, the sealed endpoint is a `ChannelLocator`: it pins the very
+    /// channel (process) that asked, which must still be in the pool on this `replica`.
     static func pin(
-        requestState: String?, codec: RequestStateCodec, route: RouteRuntime, target: TargetPool, principal: PrincipalDigest?, now: UInt64
+        requestState: String?, codec: RequestStateCodec, route: RouteRuntime, target: TargetPool, principal: PrincipalDigest?, now: UInt64,
+        replica: ReplicaID
     ) -> Result<Pin, GatewayError> {
         guard let requestState else { return .success(.unpinned) }
         do throws(RequestStateCodec.OpenError) {
             let opened = try codec.open(requestState, route: route.sealContext, now: now)
-            guard opened.principal == principal, opened.target == target.name, let endpoint = target.endpoint(pinned: opened.endpoint)
-            else {
-                return .failure(invalidRequestState)
+            guard opened.principal == principal, opened.target == target.name else { return .failure(invalidRequestState) }
+            if let pool = target.channelPool {
+                guard
+                    let key = ChannelLocator.channel(in: opened.endpoint, endpoint: target.sessionEndpoint.endpoint.url, replica: replica),
+                    pool.holds(key)
+                else { return .failure(invalidRequestState) }
+                return .success(.pinned(target.sessionEndpoint.over(.pool(pool, pinned: key)), upstreamState: opened.upstreamState))
             }
+            guard let endpoint = target.endpoint(pinned: opened.endpoint) else { return .failure(invalidRequestState) }
             return .success(.pinned(endpoint, upstreamState: opened.upstreamState))
         } catch .notOurs {
             return .success(.unpinned)

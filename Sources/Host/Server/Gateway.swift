@@ -44,12 +44,14 @@ public final class Gateway: Sendable {
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let pluginServices = HostServices(logSink: SwiftLogPluginSink(logger: logger))
         let health = EndpointHealthBoard()
-        self.runtimeBox = RuntimeBox(try GatewayRuntime(config: config, keyring: keyring, pluginServices: pluginServices, health: health))
         let metrics = GatewayMetrics()
-        self.services = GatewayServices(
-            upstream: UpstreamClient(
-                eventLoopGroup: group, settings: config.upstream, poolWaits: metrics.upstreamPoolWaits, logger: logger),
-            metrics: metrics, plugins: pluginServices, health: health)
+        let upstream = UpstreamClient(eventLoopGroup: group, settings: config.upstream, poolWaits: metrics.upstreamPoolWaits, logger: logger)
+        let channels = UpstreamChannels(
+            client: upstream, group: group, bounds: UpstreamChannels.Bounds(config), metrics: metrics, logger: logger)
+        self.services = GatewayServices(upstream: upstream, metrics: metrics, plugins: pluginServices, health: health, channels: channels)
+        self.runtimeBox = RuntimeBox(
+            try GatewayRuntime(config: config, keyring: keyring, pluginServices: pluginServices, health: health, channels: channels))
+        channels.startSweeping(on: group.any())
         self.startConfig = config
         self.status = GatewayStatus(configFile: configPath)
     }
@@ -61,6 +63,8 @@ public final class Gateway: Sendable {
     /// upstream pools and the event loops close.
     public func run() async throws {
         try await serve()
+        // Processes and upstream SSE sessions end after the listeners drained, before the upstream pools close.
+        await services.channels.shutdown()
         await services.upstream.shutdown()
         try? await group.shutdownGracefully()
     }
@@ -94,12 +98,15 @@ public final class Gateway: Sendable {
             for warning in warnings { logger.warning("\(warning)") }
             let keyring =
                 try config.session.keys.isEmpty ? (generatedKeyring ?? Keyring.generated()) : Keyring(masterKeys: config.session.keys)
-            let runtime = try GatewayRuntime(config: config, keyring: keyring, pluginServices: services.plugins, health: services.health)
+            services.channels.configure(UpstreamChannels.Bounds(config))
+            let runtime = try GatewayRuntime(
+                config: config, keyring: keyring, pluginServices: services.plugins, health: services.health, channels: services.channels)
             if config.binds.map(\.port) != startConfig.binds.map(\.port) || config.binds.map(\.address) != startConfig.binds.map(\.address)
             {
                 logger.warning("binds changed in \(configPath): listening ports change only on restart")
             }
             runtimeBox.replace(with: runtime)
+            services.channels.retirePools(keeping: runtime.channelPools)
             logger.info("configuration reloaded", metadata: ["config": "\(configPath)"])
             status.recordReload(ok: true, message: "reloaded \(configPath)")
             return .success("reloaded \(configPath)")

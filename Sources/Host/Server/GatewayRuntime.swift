@@ -28,9 +28,14 @@ final class GatewayRuntime: Sendable {
         now + sessionTTLSeconds + 1
     }
 
-    /// `health`: where upstream requests are counted for the admin overview (nil: not counted).
+    /// The channel pools of the runtime's sse and stdio targets (a reload retires the others).
+    let channelPools: [ChannelPool]
+
+    /// `health`: where upstream requests are counted for the admin overview (nil: not counted). `channels`:
+    /// what serves sse and stdio targets (nil when the config is only checked: they are then built without).
     init(
-        config: GatewayConfig, keyring: Keyring, pluginServices: HostServices, health: EndpointHealthBoard? = nil
+        config: GatewayConfig, keyring: Keyring, pluginServices: HostServices, health: EndpointHealthBoard? = nil,
+        channels: UpstreamChannels? = nil
     ) throws(RuntimeBuildError) {
         self.config = config
         self.sessionCodec = SessionCodec(keyring: keyring)
@@ -41,16 +46,16 @@ final class GatewayRuntime: Sendable {
         self.limits = config.limits
         self.sessionTTLSeconds = UInt64(max(1, config.session.ttl.components.seconds))
         var tables: [Int: RouteTable] = [:]
+        var channelPools: [ChannelPool] = []
         for bind in config.binds {
             var entries: [RouteTable.Entry] = []
             for listener in bind.listeners {
                 for route in listener.routes {
                     var pools: [TargetPool] = []
                     for target in route.backend.targets {
-                        guard case .streamableHTTP = target.transport else {
-                            throw RuntimeBuildError("target \(target.name): \(target.transport.key) targets are read but not served yet")
-                        }
-                        pools.append(try TargetPool(target: target, health: health))
+                        let pool = try TargetPool(target: target, health: health, channels: channels?.channels(for: target, health: health))
+                        if let channelPool = pool.channelPool { channelPools.append(channelPool) }
+                        pools.append(pool)
                     }
                     let origins = OriginPolicy(corsAllowOrigins: Self.allowOrigins(route.policies.cors))
                     let runtime = RouteRuntime(
@@ -65,6 +70,7 @@ final class GatewayRuntime: Sendable {
             tables[bind.port] = RouteTable(entries: entries, loopbackOnly: loopbackOnly)
         }
         self.routeTables = tables
+        self.channelPools = channelPools
     }
 
     private static func allowOrigins(_ cors: JSONValue?) -> [String] {

@@ -25,9 +25,18 @@ final class GatewayServices: Sendable {
     let replica = ReplicaID.random()
     /// The client HTTP+SSE streams (`GET /sse`) this process holds, by the key sealed into their `sessionId`.
     let legacyStreams = LegacySSEStreamTable()
+    /// The channels to sse and stdio targets: processes, upstream SSE sessions, their pools and limits.
+    let channels: UpstreamChannels
 
-    init(upstream: UpstreamClient, metrics: GatewayMetrics, plugins: HostServices, health: EndpointHealthBoard = EndpointHealthBoard()) {
+    /// `channels`: nil makes a set of its own on `upstream` (tests).
+    init(
+        upstream: UpstreamClient, metrics: GatewayMetrics, plugins: HostServices, health: EndpointHealthBoard = EndpointHealthBoard(),
+        channels: UpstreamChannels? = nil
+    ) {
         self.upstream = upstream
+        self.channels =
+            channels
+            ?? UpstreamChannels(client: upstream, group: upstream.eventLoopGroup, bounds: UpstreamChannels.Bounds(GatewayConfig()), metrics: metrics)
         self.health = health
         self.metrics = metrics
         self.plugins = plugins

@@ -15,14 +15,19 @@ public struct ReplicaID: Sendable, Hashable, CustomStringConvertible {
     /// A fresh random id.
     public static func random() -> ReplicaID {
         var generator = SystemRandomNumberGenerator()
-        return ReplicaID(bytes: (0..<byteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) })!
+        let bytes = (0..<byteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        guard let id = ReplicaID(bytes: bytes) else { preconditionFailure("16 random bytes make a replica id") }
+        return id
+    }
+
+    /// All 16 bytes in lower-case hex.
+    public var hex: String {
+        bytes.map { byte in
+            let digits = String(byte, radix: 16)
+            return byte < 16 ? "0" + digits : digits
+        }.joined()
     }
 
     /// The first four bytes in hex, for the log.
-    public var description: String {
-        bytes.prefix(4).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
-    }
+    public var description: String { String(hex.prefix(8)) }
 }

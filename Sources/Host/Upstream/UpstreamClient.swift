@@ -29,6 +29,8 @@ package final class UpstreamClient: Sendable {
     /// Pools of loops outside the group (not used by the gateway itself; created on first use).
     private let foreignPools = NIOLockedValueBox<[ObjectIdentifier: UpstreamLoopPool]>([:])
     private let logger: Logger
+    /// The loops requests run on.
+    package let eventLoopGroup: any EventLoopGroup
 
     /// `poolWaits` counts requests that found every pooled connection of their endpoint busy and queued.
     package init(
@@ -37,6 +39,7 @@ package final class UpstreamClient: Sendable {
     ) {
         self.settings = settings
         self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
         self.poolSettings = UpstreamLoopPool.Settings(
             connectTimeout: TimeAmount(settings.connectTimeout),
             idleTimeout: TimeAmount(settings.poolIdleTimeout),

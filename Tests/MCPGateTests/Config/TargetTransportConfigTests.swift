@@ -1,6 +1,8 @@
 import Foundation
 import MCPGateSession
 import PluginAPI
+import NIOCore
+import NIOPosix
 import Testing
 
 @testable import MCPGate
@@ -269,15 +271,27 @@ struct TargetTransportConfigTests {
                 "per-target policies (backendTLS, backendAuth, ...) are not supported"))
     }
 
-    @Test func theRuntimeRefusesSseAndStdioTargetsUntilTheyAreServed() throws {
-        for (body, kind) in [("sse: { host: http://a:1/sse }", "sse"), ("stdio: { cmd: sh }", "stdio")] {
+    @Test func theRuntimeServesSseAndStdioTargetsOverChannels() throws {
+        for (body, kind, url) in [
+            ("sse: { host: http://a:1/sse }", TargetPool.Transport.sse, "sse:t"), ("stdio: { cmd: sh }", .stdio, "stdio:t"),
+        ] {
             let (config, _) = try parse(withTarget(body))
-            do {
-                _ = try GatewayRuntime(config: config, keyring: .generated(), pluginServices: HostServices())
-                Issue.record("expected the runtime to refuse a \(kind) target")
-            } catch {
-                #expect(error.description == "target t: \(kind) targets are read but not served yet")
-            }
+            // Checked only (`mcpgate check`): no channel machinery, but the target is known and pins its session endpoint.
+            let checked = try GatewayRuntime(config: config, keyring: .generated(), pluginServices: HostServices())
+            let target = try #require(checked.routeTables.values.first?.entries.first?.route.targets.first)
+            #expect(target.transport == kind)
+            #expect(target.channelPool == nil)
+            #expect(target.sessionEndpoint.endpoint.url == url)
+            #expect(target.endpoint(pinned: url) != nil)
+            // Served: the target gets a pool, which a rebuilt runtime with the same target shares.
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            defer { try? group.syncShutdownGracefully() }
+            let client = UpstreamClient(eventLoopGroup: group, settings: config.upstream)
+            let channels = UpstreamChannels(client: client, group: group, bounds: UpstreamChannels.Bounds(config), metrics: nil)
+            let served = try GatewayRuntime(config: config, keyring: .generated(), pluginServices: HostServices(), channels: channels)
+            let again = try GatewayRuntime(config: config, keyring: .generated(), pluginServices: HostServices(), channels: channels)
+            #expect(served.channelPools.count == 1)
+            #expect(served.channelPools.first === again.channelPools.first)
         }
     }
 

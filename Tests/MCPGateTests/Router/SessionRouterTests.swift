@@ -141,7 +141,7 @@ struct SessionRouterTests {
     > {
         let route = try route()
         let pool = try #require(route.target(named: target))
-        return SessionRouter.pin(requestState: state, codec: codec, route: route, target: pool, principal: principal, now: now)
+        return SessionRouter.pin(requestState: state, codec: codec, route: route, target: pool, principal: principal, now: now, replica: ReplicaID.random())
     }
 
     private func isInvalid(_ result: Result<SessionRouter.Pin, GatewayError>) -> Bool {
@@ -192,7 +192,7 @@ struct SessionRouterTests {
         guard
             case .success(.pinned(let endpoint, "up-2")) = SessionRouter.pin(
                 requestState: token, codec: codec, route: route, target: try #require(route.target(named: "alpha")), principal: alice,
-                now: 11)
+                now: 11, replica: ReplicaID.random())
         else {
             Issue.record("expected the sealed state to pin")
             return

@@ -42,6 +42,7 @@ package final class ChannelRegistry: Sendable {
         var channel: UpstreamChannel?
         var owner: Owner?
         var finished: EventLoopFuture<Void>?
+        var idleTimeout: TimeAmount = .minutes(10)
     }
 
     private struct State {
@@ -85,12 +86,14 @@ package final class ChannelRegistry: Sendable {
     }
 
     /// Records the opened channel of a reservation; it is forgotten when it closes. `finished`: completes
-    /// once the transport is fully gone (a process reaped), for `shutdown` to wait on.
-    package func register(_ channel: UpstreamChannel, finished: EventLoopFuture<Void>? = nil) {
+    /// once the transport is fully gone (a process reaped), for `shutdown` to wait on. `idleTimeout`: how long
+    /// it may sit unused before the sweep closes it.
+    package func register(_ channel: UpstreamChannel, finished: EventLoopFuture<Void>? = nil, idleTimeout: TimeAmount = .minutes(10)) {
         let closeNow = state.withLockedValue { state -> Bool in
             guard state.entries[channel.key] != nil else { return true }
             state.entries[channel.key]?.channel = channel
             state.entries[channel.key]?.finished = finished
+            state.entries[channel.key]?.idleTimeout = idleTimeout
             return state.shuttingDown
         }
         channel.whenClosed { [self] _ in state.withLockedValue { state in Self.remove(channel.key, from: &state) } }
@@ -115,12 +118,13 @@ package final class ChannelRegistry: Sendable {
         lookup(key)?.channel.close(reason)
     }
 
-    /// Closes owned channels whose session expired (`now` in Unix seconds) or that sat idle for `idleTimeout`
-    /// (unowned ones are their pool's, which sweeps them itself). A session that never adopted its channel
-    /// within `idleTimeout` of opening it is idle too.
-    package func sweep(now: UInt64, idleTimeout: TimeAmount) {
-        let channels = state.withLockedValue { state in state.entries.values.compactMap { entry in entry.channel.map { ($0, entry.owner) } } }
-        for (channel, owner) in channels {
+    /// Closes channels whose session expired (`now` in Unix seconds) and channels (owned or pooled) that sat
+    /// idle for their `idleTimeout`: no request in flight, no listener.
+    package func sweep(now: UInt64) {
+        let channels = state.withLockedValue { state in
+            state.entries.values.compactMap { entry in entry.channel.map { ($0, entry.owner, entry.idleTimeout) } }
+        }
+        for (channel, owner, idleTimeout) in channels {
             if let owner, owner.expiresAt <= now {
                 channel.close(.closed(.expired))
             } else {

@@ -21,6 +21,7 @@ package final class UpstreamChannel: @unchecked Sendable {
     private let transport: any ChannelTransport
     private let settings: ChannelSettings
     private let scan: @Sendable (ByteBuffer) -> JSONRPCEnvelope?
+    private let onBadLine: @Sendable () -> Void
     private let logger: Logger
 
     private struct Waiter {
@@ -41,9 +42,11 @@ package final class UpstreamChannel: @unchecked Sendable {
     private(set) var lastActivity = NIODeadline.now()
 
     /// Takes over `transport` (its callbacks are the channel's from now on). Call on `transport.eventLoop`.
+    /// `scan` reads a line's envelope; `onBadLine` counts a line that is not JSON-RPC (a metric).
     package init(
         key: UInt64, label: String, transport: any ChannelTransport, settings: ChannelSettings, logger: Logger,
-        scan: @escaping @Sendable (ByteBuffer) -> JSONRPCEnvelope?
+        scan: @escaping @Sendable (ByteBuffer) -> JSONRPCEnvelope? = { JSONRPCEnvelopeScanner.scan($0) },
+        onBadLine: @escaping @Sendable () -> Void = {}
     ) {
         self.key = key
         self.label = label
@@ -51,6 +54,7 @@ package final class UpstreamChannel: @unchecked Sendable {
         self.transport = transport
         self.settings = settings
         self.scan = scan
+        self.onBadLine = onBadLine
         self.logger = logger
         transport.onMessage = { [self] line in take(line) }
         transport.onClosed = { [self] failure in transportClosed(failure) }
@@ -155,6 +159,7 @@ package final class UpstreamChannel: @unchecked Sendable {
         }
     }
 
+    /// Routes one inbound line; the future it returns (on the channel's loop) holds the transport's reading.
     private func take(_ line: ByteBuffer) -> EventLoopFuture<Void>? {
         guard closedWith == nil else { return nil }
         lastActivity = .now()
@@ -168,9 +173,9 @@ package final class UpstreamChannel: @unchecked Sendable {
             guard let index = waiters.firstIndex(where: { $0.id == id }) else { return nil }
             let receiver = waiters[index].receiver
             if final { waiters.remove(at: index) }
-            return receiver.receive(line, final: final)
+            return receiver.receive(line, final: final)?.hop(to: eventLoop)
         case .listener:
-            return listener?.receive(line, final: false)
+            return listener?.receive(line, final: false)?.hop(to: eventLoop)
         case .orphan:
             if orphans.count >= settings.maxOrphans { orphans.removeFirst() }
             orphans.append(line)
@@ -183,6 +188,7 @@ package final class UpstreamChannel: @unchecked Sendable {
 
     private func badLine(_ line: ByteBuffer) -> EventLoopFuture<Void>? {
         badLinesInARow += 1
+        onBadLine()
         let now = NIODeadline.now()
         if lastBadLineWarning.map({ now - $0 >= .seconds(10) }) ?? true {
             lastBadLineWarning = now

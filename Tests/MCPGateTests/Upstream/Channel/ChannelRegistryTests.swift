@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Foundation
 import Testing
 
 @testable import MCPGateUpstream
@@ -12,7 +13,7 @@ struct ChannelRegistryTests {
     private let perTarget = ChannelRegistry.Limit(2, key: "config.stdio.maxProcessesPerTarget")
     private let total = ChannelRegistry.Limit(3, key: "config.stdio.maxProcesses")
 
-    private func open(_ registry: ChannelRegistry, group: String) throws -> (UpstreamChannel, FakeChannelTransport) {
+    private func open(_ registry: ChannelRegistry, group: String, idleTimeout: TimeAmount = .hours(1)) throws -> (UpstreamChannel, FakeChannelTransport) {
         let key = try registry.reserve(group: group, perGroup: perTarget, total: total)
         let transport = FakeChannelTransport(eventLoop: loop)
         let channel = try loop.submit {
@@ -20,7 +21,7 @@ struct ChannelRegistryTests {
                 key: key, label: group, transport: transport, settings: ChannelSettings(maxPendingRequests: 4, pendingLimitKey: "k"),
                 logger: Logger(label: "test"), scan: testEnvelope)
         }.wait()
-        registry.register(channel)
+        registry.register(channel, idleTimeout: idleTimeout)
         return (channel, transport)
     }
 
@@ -62,13 +63,14 @@ struct ChannelRegistryTests {
         let registry = ChannelRegistry()
         let (expired, expiredTransport) = try open(registry, group: "a")
         registry.adopt(expired.key, owner: ChannelRegistry.Owner(target: "a", route: "r", principal: nil, expiresAt: 10))
-        let (live, liveTransport) = try open(registry, group: "b")
+        let (live, liveTransport) = try open(registry, group: "b", idleTimeout: .milliseconds(200))
         registry.adopt(live.key, owner: ChannelRegistry.Owner(target: "b", route: "r", principal: nil, expiresAt: 1000))
-        registry.sweep(now: 50, idleTimeout: .hours(1))
+        registry.sweep(now: 50)
         try loop.submit {}.wait()
         #expect(try loop.submit { expiredTransport.closedWith }.wait() == .closed(.expired))
         #expect(try loop.submit { liveTransport.closedWith }.wait() == nil)
-        registry.sweep(now: 50, idleTimeout: .zero)
+        usleep(250_000)
+        registry.sweep(now: 50)
         try loop.submit {}.wait()
         #expect(try loop.submit { liveTransport.closedWith }.wait() == .closed(.idle))
     }
