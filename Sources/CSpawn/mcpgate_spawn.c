@@ -61,11 +61,11 @@ static int close_from_three(posix_spawn_file_actions_t *actions) {
 }
 #else
 static int spawn_flags(posix_spawnattr_t *attr) {
-    return posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK);
+    return posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 }
 
 static int close_from_three(posix_spawn_file_actions_t *actions) {
-    (void)actions; return 0;
+    return posix_spawn_file_actions_addclosefrom_np(actions, STDERR_FILENO + 1);
 }
 #endif
 

@@ -200,7 +200,7 @@ def test_environment_is_inherited_without_gateway_secrets_or_cleared(procs):
     key = new_key()
     gateway_env = {
         "SESSION_KEY": key,
-        "MCPGATE_ADMIN_TOKEN": "e2e-admin-token",
+        "MCPGATE_ADMIN_TOKEN": "e2e-admin-token-0123456789",
         "MCPGATE_E2E_SECRET": "e2e-secret",
         "E2E_INHERITED": "from-gateway",
         "E2E_OVERLAY": "from-gateway",

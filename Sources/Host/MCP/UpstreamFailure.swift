@@ -82,7 +82,12 @@ struct UpstreamFailure {
             return upstream(.badGateway, "could not be started")
         case .tooManyBadLines:
             return upstream(.badGateway, "wrote output that is not JSON-RPC")
-        case .exited, .streamEnded, .endpointRefused, .lineTooLong, .sendFailed, .closed:
+        case .endpointRefused:
+            // The URL it named stays in the log: it may be an internal address.
+            return upstream(.badGateway, "named an endpoint of another origin")
+        case .sendFailed:
+            return upstream(.badGateway, "did not take the message")
+        case .exited, .streamEnded, .lineTooLong, .closed:
             return upstream(.badGateway, failure.description)
         }
     }
