@@ -86,7 +86,7 @@ def test_two_hundred_sessions_leave_no_process_pipe_or_descriptor(procs):
         procs,
         {"t": stdio_target(server="tiny_stdio.py")},
         request_timeout="20s",
-        settings={"stdio": {"idleTimeout": "2s"}},
+        settings={"stdio": {"idleTimeout": "2s", "maxProcessesPerTarget": 32}},
     )
     one_session(gw.url, delete=True)  # warm up (first connections, lazily built state)
     assert wait_until(lambda: children(gw.pid) == [], 5), children(gw.pid)
