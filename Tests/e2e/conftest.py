@@ -95,20 +95,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     return report
 
 
-# Issue #14: tests marked `transports` need the gateway to serve sse and stdio targets. Until it does they are
-# skipped unless MCPGATE_TRANSPORTS=1; once it lands, delete this line (or set it True) to run them always.
-TRANSPORTS_GATE = os.environ.get("MCPGATE_TRANSPORTS") == "1"
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if TRANSPORTS_GATE:
-        return
-    skip = pytest.mark.skip(reason="needs sse/stdio targets in the gateway (issue #14): set MCPGATE_TRANSPORTS=1")
-    for item in items:
-        if item.get_closest_marker("transports"):
-            item.add_marker(skip)
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     harness.stop_all()
 

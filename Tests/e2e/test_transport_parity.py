@@ -92,6 +92,13 @@ def run_full(request: pytest.FixtureRequest, kind: str, mode: str, where: str):
     if key not in _FULL:
         if where == "direct":
             target = direct_connect(request, "stdio" if kind == "stdio" else "sse")
+        elif where == "gateway-sse":
+            # The gateway's own HTTP+SSE endpoint (2024-11-05) in front of the target.
+            from mcp.client.sse import sse_client
+
+            gw = request.getfixturevalue({"sse": "gw_sse", "sse-parts": "gw_sse_parts", "stdio": "gw_stdio"}[kind])
+            url = f"http://127.0.0.1:{gw.port}/sse"
+            target = lambda mode, log: transport_client(sse_client(url, timeout=30.0, sse_read_timeout=60.0), mode, log)  # noqa: E731
         else:
             target = request.getfixturevalue({"sse": "gw_sse", "sse-parts": "gw_sse_parts", "stdio": "gw_stdio"}[kind]).url
         _FULL[key] = anyio.run(full_scenario, target, mode)
@@ -358,3 +365,16 @@ def test_gateway_results_equal_direct(request, kind, mode):
     for key in direct:
         assert gw[key] == direct[key], f"{key} differs through the gateway ({kind} target, {mode})"
     assert gw.keys() == direct.keys()
+
+
+@pytest.mark.transports
+@pytest.mark.parametrize("kind", ["sse", "stdio"])
+def test_gateway_http_sse_endpoint_equals_direct(request, kind):
+    """The SDK's `sse_client` through the gateway's `/sse`, in front of an sse target and a stdio target: every call
+    works (progress ahead of the result, elicitation on the stream) and the results equal the server's direct ones."""
+    rec, log, times = run_full(request, kind, "legacy", "gateway-sse")
+    check_full(rec, log, times, "legacy", tools=TOOLS_OF[kind])
+    direct, _, _ = run_full(request, kind, "legacy", "direct")
+    assert rec.keys() == direct.keys()
+    for key in direct:
+        assert rec[key] == direct[key], f"{key} differs through the gateway's /sse ({kind} target)"
