@@ -6,7 +6,6 @@ on a failing test the logs of every process still running are attached to the re
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
