@@ -120,11 +120,20 @@ let package = Package(
             path: "Sources/Host/Session",
             swiftSettings: swiftSettings
         ),
+        // Starts a stdio target's process (Sources/CSpawn/include/mcpgate_spawn.h): posix_spawn with pipes, every
+        // fd >= 3 closed in the child, default signal dispositions, a new session.
+        .target(
+            name: "CMCPGateSpawn",
+            path: "Sources/CSpawn",
+            publicHeadersPath: "include",
+            cSettings: [.unsafeFlags(["-std=c11", "-Wall", "-Wextra", "-Werror"])]
+        ),
         // The upstream transport (Sources/Host/Upstream): HTTP/1.1 client and pools, SSE framing, the answer
         // reader and fan-out. It knows nothing of the gateway above it: an import that points up cannot compile.
         .target(
             name: "MCPGateUpstream",
             dependencies: [
+                "CMCPGateSpawn",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -176,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "MCPGateTests",
             dependencies: [
-                "MCPGate", "MCPGateSession", "MCPGateUpstream", "PluginAPI", "CJansson",
+                "MCPGate", "MCPGateSession", "MCPGateUpstream", "PluginAPI", "CJansson", "CMCPGateSpawn",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
