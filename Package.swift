@@ -223,5 +223,11 @@ if fuzzing {
             path: "Tests/fuzz/UpstreamAnswer",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "FuzzEnvelopeScanner",
+            dependencies: ["MCPGateUpstream", "CJansson", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/fuzz/EnvelopeScanner",
+            swiftSettings: swiftSettings
+        ),
     ]
 }
