@@ -8,6 +8,10 @@ let swiftSettings: [SwiftSetting] = [
 
 /// `scripts/fuzz` sets MCPGATE_FUZZ=1 (Tests/fuzz/README.md).
 let fuzzing = Context.environment["MCPGATE_FUZZ"] == "1"
+/// Under MCPGATE_FUZZ=1, the gateway's own modules (and the fuzz targets) get libFuzzer's coverage and
+/// AddressSanitizer; dependencies (NIO, swift-crypto, …) are compiled exactly as in a debug build, so a fuzz build
+/// in the debug scratch path (`FUZZ_SCRATCH=.build scripts/fuzz`, as CI does) rebuilds only our modules.
+let instrumented: [SwiftSetting] = swiftSettings + (fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"])] : [])
 
 let package = Package(
     name: "mcpgate",
@@ -48,7 +52,7 @@ let package = Package(
         .target(
             name: "PluginAPI",
             dependencies: ["CMCPGate", "CJansson"],
-            swiftSettings: swiftSettings
+            swiftSettings: instrumented
         ),
         // Test plugins for PluginAPITests and the benchmark (C, against include/ only).
         .target(
@@ -118,7 +122,7 @@ let package = Package(
             name: "MCPGateSession",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/Host/Session",
-            swiftSettings: swiftSettings
+            swiftSettings: instrumented
         ),
         // Starts a stdio target's process (Sources/CSpawn/include/mcpgate_spawn.h): posix_spawn with pipes, every
         // fd >= 3 closed in the child, default signal dispositions, a new session.
@@ -143,7 +147,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Sources/Host/Upstream",
-            swiftSettings: swiftSettings
+            swiftSettings: instrumented
         ),
         // Compiles the admin UI (ui/) into the gateway: a build-tool plugin running EmbedAssets at build time.
         .executableTarget(name: "EmbedAssets", path: "Tools/EmbedAssets"),
@@ -171,7 +175,7 @@ let package = Package(
             exclude: ["Session", "Upstream"],
             // The fuzz build (below) compiles every tool with libFuzzer's flags too, which a build-time executable
             // cannot link with: it goes without the UI.
-            swiftSettings: swiftSettings + (fuzzing ? [.define("MCPGATE_NO_EMBEDDED_UI")] : []),
+            swiftSettings: instrumented + (fuzzing ? [.define("MCPGATE_NO_EMBEDDED_UI")] : []),
             plugins: fuzzing ? [] : ["EmbedUIAssets"]
         ),
         .executableTarget(
@@ -215,19 +219,22 @@ if fuzzing {
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/fuzz/RequestEntry",
-            swiftSettings: swiftSettings
+            swiftSettings: instrumented + [.unsafeFlags(["-parse-as-library"])],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
         ),
         .executableTarget(
             name: "FuzzUpstreamAnswer",
             dependencies: ["MCPGate", "MCPGateUpstream", "PluginAPI", .product(name: "NIOCore", package: "swift-nio")],
             path: "Tests/fuzz/UpstreamAnswer",
-            swiftSettings: swiftSettings
+            swiftSettings: instrumented + [.unsafeFlags(["-parse-as-library"])],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
         ),
         .executableTarget(
             name: "FuzzEnvelopeScanner",
             dependencies: ["MCPGateUpstream", "CJansson", .product(name: "NIOCore", package: "swift-nio")],
             path: "Tests/fuzz/EnvelopeScanner",
-            swiftSettings: swiftSettings
+            swiftSettings: instrumented + [.unsafeFlags(["-parse-as-library"])],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
         ),
     ]
 }
