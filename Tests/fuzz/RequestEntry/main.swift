@@ -86,7 +86,11 @@ final class RequestEntryFixture {
     init() {
         do {
             var (config, _) = try ConfigLoader.parse(yaml: Self.config, file: "fuzz.yaml", baseDirectory: "/", environment: [:])
-            config.binds[0].listeners[0].routes[0].backend.targets[0].endpoints[0].url = Self.unreachable
+            if case .streamableHTTP(var endpoints, let origins) = config.binds[0].listeners[0].routes[0].backend.targets[0].transport {
+                endpoints[0].url = Self.unreachable
+                config.binds[0].listeners[0].routes[0].backend.targets[0].transport = .streamableHTTP(
+                    endpoints: endpoints, redirectOrigins: origins)
+            }
             let keyring = try Keyring(masterKeys: [[UInt8](repeating: 0x5A, count: 32)])
             let plugins = HostServices()
             let runtime = try GatewayRuntime(config: config, keyring: keyring, pluginServices: plugins)
